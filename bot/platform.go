@@ -1,0 +1,71 @@
+package bot
+
+import (
+	"context"
+	"time"
+
+	"kimibot/conversation"
+)
+
+// MsgRef points at a message on a platform.
+type MsgRef = conversation.MsgRef
+
+// Handler receives events from a platform. HandleEvent only enqueues: it
+// returns quickly so the adapter can acknowledge the platform at once.
+type Handler interface {
+	HandleEvent(ctx context.Context, ev Event) error
+}
+
+// Platform is a chat platform adapter.
+type Platform interface {
+	// Name is the adapter name used in ThreadRef.Platform.
+	Name() string
+	// Run connects, delivers events to h and reconnects until ctx ends.
+	Run(ctx context.Context, h Handler) error
+	// Reply opens a reply in a thread: a message that grows as the model writes.
+	Reply(ctx context.Context, to ReplyTarget) (Reply, error)
+}
+
+// ReplyTarget says where a reply goes and whom it answers.
+type ReplyTarget struct {
+	Thread ThreadRef
+	// User is the platform user who asked (Slack streaming needs it).
+	User string
+	// Message is the platform ID of the message being answered.
+	Message string
+}
+
+// Reply is one answer being written. The adapter paces updates to the
+// platform's limits and splits long text; callers just append.
+type Reply interface {
+	// Status shows what the bot is doing ("thinking", "looking up order A1001").
+	Status(ctx context.Context, s string) error
+	// Append adds text to the answer.
+	Append(ctx context.Context, text string) error
+	// Finish flushes all text, adds the footer, clears the status and returns
+	// the platform messages that show the answer.
+	Finish(ctx context.Context, f Footer) ([]MsgRef, error)
+	// Fail ends the reply with a short user-facing error after any text
+	// already shown, and clears the status. It never leaves a reply half-written.
+	Fail(ctx context.Context, userMsg string) error
+}
+
+// Footer is the small print under an answer.
+type Footer struct {
+	// Model is the model that actually answered.
+	Model   string
+	Usage   conversation.Usage
+	Elapsed time.Duration
+}
+
+// Downloader is an optional Platform capability: fetching attachments with
+// the platform's credentials.
+type Downloader interface {
+	Download(ctx context.Context, a Attachment) ([]byte, error)
+}
+
+// Readiness is an optional Platform capability reported on /readyz.
+type Readiness interface {
+	// Ready reports whether the platform is connected.
+	Ready() bool
+}
