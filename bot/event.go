@@ -41,6 +41,8 @@ const (
 	EventReset
 	// EventLeave makes the bot stop following the thread without mentions.
 	EventLeave
+	// EventAction is a reviewer's decision on a draft (see Engine.HandleAction).
+	EventAction
 )
 
 // User is the author of an event.
@@ -49,6 +51,8 @@ type User struct {
 	Name string
 	// Bot is true for bots and apps, including kimibot itself.
 	Bot bool
+	// Roles are the user's Discord role IDs in the guild, when known.
+	Roles []string
 }
 
 // Attachment is a file attached to a user's message.
@@ -85,4 +89,6 @@ type Event struct {
 	Addressed   bool
 	Attachments []Attachment
 	Time        time.Time
+	// Action is set for EventAction.
+	Action *Action
 }

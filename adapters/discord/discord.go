@@ -1,0 +1,140 @@
+// Package discord connects kimibot to Discord through discordgo: the
+// gateway brings DMs, mentions, thread follow-ups and interactions in;
+// answers go out as messages edited while the model writes, paced per
+// channel from Discord's rate-limit headers and split at 2,000 characters.
+package discord
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+	"github.com/gorilla/websocket"
+
+	"kimibot/bot"
+)
+
+// DefaultAPIURL is Discord's REST base.
+const DefaultAPIURL = "https://discord.com/api/v10/"
+
+// Intents are the gateway intents the adapter asks for. Message content is
+// privileged: it must be switched on in the developer portal.
+const Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMessages |
+	discordgo.IntentsDirectMessages | discordgo.IntentsMessageContent
+
+// Config configures the adapter.
+type Config struct {
+	// Token is the bot token, with or without the "Bot " prefix.
+	Token string
+	// APIURL is the REST base (default DefaultAPIURL); the gateway URL is
+	// discovered from it.
+	APIURL string
+	// ShardID and ShardCount split guilds between processes; ShardCount 0
+	// or 1 means one shard.
+	ShardID, ShardCount int
+	// Footer adds a small line with model, tokens and time under answers.
+	Footer bool
+	Logger *slog.Logger
+}
+
+// Adapter is the Discord platform.
+type Adapter struct {
+	cfg     Config
+	log     *slog.Logger
+	session *discordgo.Session
+	client  *http.Client
+	apiHost string
+	limits  *limiter
+
+	connected atomic.Bool
+	closing   atomic.Bool
+	botID     atomic.Value // string
+	appID     atomic.Value // string
+
+	channels channelCache
+	titles   titleCache
+
+	noThreadsMu sync.Mutex
+	noThreads   map[string]bool
+
+	interMu     sync.RWMutex
+	interaction InteractionHandler
+	deferAfter  time.Duration
+}
+
+var (
+	_ bot.Platform   = (*Adapter)(nil)
+	_ bot.Downloader = (*Adapter)(nil)
+	_ bot.Readiness  = (*Adapter)(nil)
+)
+
+// New makes an adapter; Run connects it.
+func New(cfg Config) (*Adapter, error) {
+	token := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(cfg.Token), "Bot "))
+	if token == "" {
+		return nil, errors.New("discord: token is empty")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	api, err := url.Parse(cfg.APIURL)
+	if err != nil || api.Host == "" || (api.Scheme != "http" && api.Scheme != "https") {
+		return nil, fmt.Errorf("discord: parse api url %q: not an http(s) URL", cfg.APIURL)
+	}
+	if cfg.ShardCount > 1 && (cfg.ShardID < 0 || cfg.ShardID >= cfg.ShardCount) {
+		return nil, fmt.Errorf("discord: shard id %d is outside 0..%d", cfg.ShardID, cfg.ShardCount-1)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	a := &Adapter{cfg: cfg, log: cfg.Logger.With("component", "discord"), apiHost: api.Host, noThreads: map[string]bool{}, deferAfter: deferAfter}
+	a.limits = newLimiter()
+	a.client = &http.Client{Timeout: 30 * time.Second, Transport: newTransport(http.DefaultTransport, api, a.limits)}
+	a.session = a.newSession("Bot " + token)
+	a.botID.Store("")
+	a.appID.Store("")
+	return a, nil
+}
+
+func (a *Adapter) newSession(token string) *discordgo.Session {
+	s, _ := discordgo.New(token)
+	s.Client = a.client
+	s.Dialer = &websocket.Dialer{Proxy: http.ProxyFromEnvironment, HandshakeTimeout: 10 * time.Second}
+	s.Identify.Intents = Intents
+	s.StateEnabled = false
+	s.SyncEvents = true
+	s.ShouldRetryOnRateLimit = false
+	s.LogLevel = discordgo.LogError
+	if a.cfg.ShardCount > 1 {
+		s.ShardID, s.ShardCount = a.cfg.ShardID, a.cfg.ShardCount
+	}
+	return s
+}
+
+// Name is the adapter name used in thread references.
+func (a *Adapter) Name() string { return "discord" }
+
+// Ready reports whether the gateway is connected.
+func (a *Adapter) Ready() bool { return a.connected.Load() }
+
+// BotID is the bot's user ID, known once the gateway sent READY.
+func (a *Adapter) BotID() string { return a.botID.Load().(string) }
+
+func (a *Adapter) markNoThreads(channel string) {
+	a.noThreadsMu.Lock()
+	defer a.noThreadsMu.Unlock()
+	a.noThreads[channel] = true
+}
+
+func (a *Adapter) threadsForbidden(channel string) bool {
+	a.noThreadsMu.Lock()
+	defer a.noThreadsMu.Unlock()
+	return a.noThreads[channel]
+}

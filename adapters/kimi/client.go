@@ -1,0 +1,186 @@
+// Package kimi is kimibot's client for Kimi models on Moonshot's API or on
+// OpenRouter. It uses go-openai for request marshalling and the HTTP and
+// stream plumbing, and closes its gaps here: the request extras Kimi and
+// OpenRouter need, SSE comment lines, reasoning fields, usage inside
+// choices, in-stream error objects, retries and silence timeouts.
+package kimi
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+	"golang.org/x/sync/singleflight"
+
+	"kimibot/bot"
+)
+
+// Provider names the API kimibot talks to.
+type Provider string
+
+// The supported providers.
+const (
+	Moonshot   Provider = "moonshot"
+	OpenRouter Provider = "openrouter"
+)
+
+// Default base URLs.
+const (
+	MoonshotBaseURL   = "https://api.moonshot.ai/v1"
+	OpenRouterBaseURL = "https://openrouter.ai/api/v1"
+)
+
+// Config configures a Client. Zero durations and counts take the defaults.
+type Config struct {
+	// Provider defaults to Moonshot.
+	Provider Provider
+	// APIKey is sent as a bearer token; it never appears in errors or logs.
+	APIKey string
+	// BaseURL defaults to MoonshotBaseURL or OpenRouterBaseURL.
+	BaseURL string
+	// Referer and Title identify the app to OpenRouter (HTTP-Referer, X-Title).
+	Referer, Title string
+	// ProviderPrefs is OpenRouter's provider object, sent verbatim.
+	ProviderPrefs json.RawMessage
+	// FallbackModels is OpenRouter's models fallback chain.
+	FallbackModels []string
+	// ReasoningEffort is OpenRouter's reasoning.effort (and kimi-k3's reasoning_effort).
+	ReasoningEffort string
+	// MaxRetries bounds retries before the stream starts (default 4; negative for none).
+	MaxRetries int
+	// RetryBase and RetryMax shape the exponential backoff (defaults 500ms, 20s).
+	RetryBase, RetryMax time.Duration
+	// ConnectTimeout bounds dialing when HTTPClient is nil (default 10s).
+	ConnectTimeout time.Duration
+	// FirstByteTimeout bounds the wait for the first streamed event (default 90s).
+	FirstByteTimeout time.Duration
+	// IdleTimeout bounds the silence between streamed events (default 60s).
+	IdleTimeout time.Duration
+	// ModelsTTL is how long the model list is cached (default 10m).
+	ModelsTTL time.Duration
+	// HTTPClient replaces the built-in HTTP client; the timeouts above
+	// (except ConnectTimeout) still apply.
+	HTTPClient *http.Client
+	// Logger receives retry and model-list warnings (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// maxRetryAfter is the longest Retry-After honoured beyond RetryMax.
+const maxRetryAfter = 60 * time.Second
+
+// Client streams chat completions from Kimi and lists its models.
+type Client struct {
+	cfg  Config
+	api  *openai.Client
+	tr   *transport
+	log  *slog.Logger
+	base string
+
+	// wait sleeps between retries; tests replace it.
+	wait func(ctx context.Context, d time.Duration) error
+
+	mu       sync.Mutex
+	models   []bot.ModelInfo
+	loadedAt time.Time
+	fetch    singleflight.Group
+}
+
+var (
+	_ bot.Model   = (*Client)(nil)
+	_ bot.Catalog = (*Client)(nil)
+)
+
+// New checks cfg, fills in defaults and returns a Client.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = newHTTPClient(cfg.ConnectTimeout)
+	}
+	tr := &transport{base: hc, headers: http.Header{}, firstByte: cfg.FirstByteTimeout, idleTimeout: cfg.IdleTimeout}
+	if cfg.Provider == OpenRouter {
+		if cfg.Referer != "" {
+			tr.headers.Set("HTTP-Referer", cfg.Referer)
+		}
+		if cfg.Title != "" {
+			tr.headers.Set("X-Title", cfg.Title)
+			tr.headers.Set("X-OpenRouter-Title", cfg.Title)
+		}
+	}
+	oc := openai.DefaultConfig(cfg.APIKey)
+	oc.BaseURL = cfg.BaseURL
+	oc.HTTPClient = tr
+	return &Client{
+		cfg:  cfg,
+		api:  openai.NewClientWithConfig(oc),
+		tr:   tr,
+		wait: sleep,
+		log:  cfg.Logger.With("component", "kimi", "provider", string(cfg.Provider)),
+		base: strings.TrimRight(cfg.BaseURL, "/"),
+	}, nil
+}
+
+// setDefaults validates the config and fills in defaults.
+func (cfg *Config) setDefaults() error {
+	switch cfg.Provider {
+	case Moonshot, "":
+		cfg.Provider = Moonshot
+		cfg.BaseURL = cmp.Or(cfg.BaseURL, MoonshotBaseURL)
+	case OpenRouter:
+		cfg.BaseURL = cmp.Or(cfg.BaseURL, OpenRouterBaseURL)
+	default:
+		return fmt.Errorf("unknown kimi provider %q", cfg.Provider)
+	}
+	if cfg.APIKey == "" {
+		return errors.New("kimi api key is empty")
+	}
+	if len(cfg.ProviderPrefs) > 0 && !json.Valid(cfg.ProviderPrefs) {
+		return errors.New("kimi provider preferences are not valid JSON")
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 4
+	}
+	cfg.RetryBase = cmp.Or(cfg.RetryBase, 500*time.Millisecond)
+	cfg.RetryMax = cmp.Or(cfg.RetryMax, 20*time.Second)
+	cfg.ConnectTimeout = cmp.Or(cfg.ConnectTimeout, 10*time.Second)
+	cfg.FirstByteTimeout = cmp.Or(cfg.FirstByteTimeout, 90*time.Second)
+	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, 60*time.Second)
+	cfg.ModelsTTL = cmp.Or(cfg.ModelsTTL, 10*time.Minute)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return nil
+}
+
+// newHTTPClient builds the HTTP client used when the config has none.
+func newHTTPClient(connect time.Duration) *http.Client {
+	d := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         d.DialContext,
+		TLSHandshakeTimeout: connect,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+	}}
+}
+
+// redact removes the API key from the text of an *Error in err's chain.
+func (c *Client) redact(err error) error {
+	var e *Error
+	if errors.As(err, &e) && strings.Contains(e.Message, c.cfg.APIKey) {
+		e.Message = strings.ReplaceAll(e.Message, c.cfg.APIKey, "[redacted]")
+	}
+	return err
+}

@@ -1,0 +1,51 @@
+package kimitest
+
+import (
+	"bufio"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestHoldPausesBeforeFinalChunkAndOnWriteCountsEvents(t *testing.T) {
+	s := MustServer(t, Moonshot)
+	hold := make(chan struct{})
+	var mu sync.Mutex
+	var written []int
+	s.Enqueue(Response{Content: "abcdefgh", ChunkSize: 4, Hold: hold, OnWrite: func(i int, at time.Time) {
+		mu.Lock()
+		written = append(written, i)
+		mu.Unlock()
+	}})
+	resp, err := postChatRaw(s, body("kimi-k2-turbo-preview", map[string]any{"stream": true}, user("hi")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	var lines []string
+	for len(lines) < 3 { // role chunk and the two content chunks arrive before the hold
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read before hold: %v", err)
+		}
+		if strings.HasPrefix(line, "data: ") {
+			lines = append(lines, line)
+		}
+	}
+	mu.Lock()
+	got := append([]int(nil), written...)
+	mu.Unlock()
+	if len(got) != 3 || got[0] != 0 || got[2] != 2 {
+		t.Fatalf("OnWrite before hold = %v, want [0 1 2]", got)
+	}
+	if strings.Contains(strings.Join(lines, ""), "finish_reason\":\"stop") {
+		t.Fatal("final chunk sent before Hold was closed")
+	}
+	close(hold)
+	rest, err := r.ReadString(0)
+	if err == nil || !strings.Contains(rest, `"finish_reason":"stop"`) || !strings.HasSuffix(rest, "data: [DONE]\n\n") {
+		t.Fatalf("after hold: %q (%v)", rest, err)
+	}
+}

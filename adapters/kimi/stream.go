@@ -1,0 +1,200 @@
+package kimi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"kimibot/bot"
+)
+
+// Stream starts a streamed chat completion. Failures before the first token
+// are retried when they are transient (rate limits, overload, server and
+// connection errors); once the stream is returned nothing is retried.
+func (c *Client) Stream(ctx context.Context, req bot.ChatRequest) (bot.ChatStream, error) {
+	oreq, x, err := c.buildRequest(req, c.thinks(req))
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	for attempt := 0; ; attempt++ {
+		s, err := c.open(ctx, oreq, x)
+		if err == nil {
+			return s, nil
+		}
+		var ke *Error
+		if !errors.As(err, &ke) || !ke.retryable() || attempt >= c.cfg.MaxRetries {
+			return nil, err
+		}
+		wait := c.backoff(attempt, ke.RetryAfter)
+		c.log.Warn("model call failed, retrying", "model", req.Model, "kind", ke.Kind,
+			"status", ke.Status, "attempt", attempt+1, "wait", wait)
+		if err := c.wait(ctx, wait); err != nil {
+			return nil, fmt.Errorf("wait to retry: %w", err)
+		}
+	}
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// thinks reports whether the model will think for req: the live model list
+// says so when cached, else the rule table; an honoured request to disable
+// thinking wins.
+func (c *Client) thinks(req bot.ChatRequest) bool {
+	rule := ruleFor(req.Model)
+	thinks := rule.thinks
+	if info, ok := c.cachedModel(req.Model); ok {
+		thinks = info.Reasoning
+	}
+	canToggle := rule.toggle || c.cfg.Provider == OpenRouter
+	switch {
+	case req.Thinking == bot.ThinkingDisabled && canToggle && !rule.thinkingLocked:
+		return false
+	case req.Thinking == bot.ThinkingEnabled && canToggle:
+		return true
+	}
+	return thinks
+}
+
+// open makes one attempt: it sends the request and reads until the first
+// token, so that failures before any token can be retried.
+func (c *Client) open(ctx context.Context, oreq openai.ChatCompletionRequest, x *call) (*stream, error) {
+	attempt := *x
+	rs, err := c.api.CreateChatCompletionStream(withCall(ctx, &attempt), oreq)
+	if err != nil {
+		return nil, c.redact(c.openError(ctx, &attempt, err))
+	}
+	s := &stream{ctx: ctx, rs: rs, redact: c.redact}
+	s.acc.model = oreq.Model
+	for len(s.queue) == 0 && s.err == nil && !s.done {
+		s.fill()
+	}
+	if len(s.queue) == 0 && s.err != nil {
+		s.Close()
+		return nil, s.err
+	}
+	return s, nil
+}
+
+// openError classifies a failure to start the stream.
+func (c *Client) openError(ctx context.Context, x *call, err error) error {
+	var ke *Error
+	switch {
+	case x.status != 0:
+		return httpError(x.status, x.header, x.body)
+	case errors.As(err, &ke):
+		return ke
+	case ctx.Err() != nil:
+		return fmt.Errorf("start stream: %w", ctx.Err())
+	}
+	return &Error{Kind: ProviderDown, Message: err.Error()}
+}
+
+// backoff is the wait before retry attempt+1: Retry-After when the provider
+// gave one (up to a minute), else exponential backoff with full jitter.
+func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return min(retryAfter, max(c.cfg.RetryMax, maxRetryAfter))
+	}
+	ceil := c.cfg.RetryBase << min(attempt, 30)
+	if ceil <= 0 || ceil > c.cfg.RetryMax {
+		ceil = c.cfg.RetryMax
+	}
+	return rand.N(ceil) + 1
+}
+
+// stream is a bot.ChatStream over go-openai's stream reader.
+type stream struct {
+	ctx    context.Context
+	rs     *openai.ChatCompletionStream
+	redact func(error) error
+	acc    accumulator
+	queue  []bot.Chunk
+	next   int
+	err    error
+	done   bool
+	closed atomic.Bool
+}
+
+var _ bot.ChatStream = (*stream)(nil)
+
+// Recv returns the next chunk, the final chunk, then io.EOF.
+func (s *stream) Recv() (bot.Chunk, error) {
+	for {
+		if s.next < len(s.queue) {
+			ch := s.queue[s.next]
+			s.next++
+			return ch, nil
+		}
+		if s.err != nil {
+			return bot.Chunk{}, s.err
+		}
+		if s.done {
+			return bot.Chunk{}, io.EOF
+		}
+		s.fill()
+	}
+}
+
+// fill reads one event into the queue, or ends the stream.
+func (s *stream) fill() {
+	s.queue, s.next = s.queue[:0], 0
+	raw, err := s.rs.RecvRaw()
+	if err != nil {
+		s.end(err)
+		return
+	}
+	var derr error
+	s.queue, derr = decodeChunk(raw, &s.acc, s.queue)
+	if derr != nil {
+		s.fail(derr)
+	}
+}
+
+// end finishes the stream after the reader stopped with err.
+func (s *stream) end(err error) {
+	var ke *Error
+	complete := errors.Is(err, io.EOF) ||
+		(errors.As(err, &ke) && ke.Kind == Timeout && s.acc.finish != "")
+	switch {
+	case complete && s.acc.finish == "":
+		s.fail(&Error{Kind: Truncated, Message: "stream ended without a finish reason"})
+	case complete:
+		s.queue = append(s.queue, bot.Chunk{Final: s.acc.completion()})
+		s.done = true
+		s.Close()
+	case s.ctx.Err() != nil:
+		s.fail(fmt.Errorf("read stream: %w", s.ctx.Err()))
+	default:
+		s.fail(streamError(err))
+	}
+}
+
+// fail ends the stream with err.
+func (s *stream) fail(err error) {
+	s.err = s.redact(err)
+	s.Close()
+}
+
+// Close releases the connection; it is safe to call more than once.
+func (s *stream) Close() error {
+	if !s.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	return s.rs.Close()
+}

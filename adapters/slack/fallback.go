@@ -1,0 +1,94 @@
+package slack
+
+import (
+	"cmp"
+	"context"
+	"time"
+)
+
+// stepPosted keeps posted messages up to date, for replies that cannot
+// stream natively: the first message is posted at once (a placeholder until
+// text comes) and edited with chat.update as the text grows; a full message
+// gets its final part and the rest goes on in a new message.
+func (r *reply) stepPosted() (bool, error) {
+	if len(r.msgs) == 0 {
+		return true, r.postPart()
+	}
+	s := r.snap()
+	want, sp, full := r.wantPosted(s)
+	if want == r.cur().shown {
+		if !full {
+			return false, nil
+		}
+	} else {
+		if !full && s.end == nil {
+			if err := r.waitEditInterval(); err != nil {
+				return false, err
+			}
+		}
+		err := r.a.call(r.ctx, r.ws.update, "chat.update", func(ctx context.Context) error {
+			want, sp, full = r.wantPosted(r.snap())
+			if want == r.cur().shown {
+				return nil
+			}
+			if err := r.a.updateMessage(ctx, r.to.Thread.Channel, r.cur().ts, want); err != nil {
+				return err
+			}
+			r.cur().shown = want
+			return nil
+		})
+		if err != nil {
+			return false, err
+		}
+		r.lastEdit = time.Now()
+		if !full {
+			return true, nil
+		}
+	}
+	r.start, r.fence = sp.end, sp.after
+	return true, r.postPart()
+}
+
+// postPart posts the message for the part that starts at r.start.
+func (r *reply) postPart() error {
+	var ts string
+	var shown content
+	err := r.a.call(r.ctx, r.ch.post, "chat.postMessage", func(ctx context.Context) error {
+		shown, _, _ = r.wantPosted(r.snap())
+		var err error
+		ts, err = r.a.postMessage(ctx, r.to.Thread.Channel, r.to.Thread.Thread, shown)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.msgs = append(r.msgs, &posted{ts: ts, shown: shown})
+	r.lastEdit = time.Now()
+	return nil
+}
+
+// wantPosted is what the message of the current part should show. full
+// reports that the text has outgrown it: it then shows its final part, sp.
+func (r *reply) wantPosted(s snapshot) (want content, sp span, full bool) {
+	sp = nextSpan(s.text, r.start, r.fence, partLimit, r.start+1)
+	md := sp.display(s.text)
+	if sp.end < len(s.text) {
+		return content{md: md}, sp, true
+	}
+	status := s.status
+	if s.end != nil {
+		status = ""
+	}
+	switch {
+	case s.text == "" && s.end != nil:
+		md = noAnswer
+	case md == "":
+		md = statusLine(cmp.Or(status, "thinking…"))
+	case r.statusInMsg && status != "":
+		md += "\n\n" + statusLine(status)
+	}
+	return content{md: md, footer: r.footer(s)}, sp, false
+}
+
+// noAnswer shows in place of an empty answer.
+const noAnswer = "_No answer._"

@@ -1,0 +1,125 @@
+package slack
+
+import (
+	"context"
+	"time"
+)
+
+// nativePlan is how far the current streamed message can go now.
+type nativePlan struct {
+	// upto is the end of the raw text the message may show.
+	upto int
+	// complete is true when the message's text is final: the answer ended
+	// or outgrew it. sp is then its span, and last says no part follows.
+	complete, last bool
+	sp             span
+}
+
+// planNative works out the current part. While the answer is still coming,
+// the last holdback units of the message's room wait, so that the cut into
+// the next message can still fall at a paragraph or line boundary.
+func (r *reply) planNative(s snapshot) nativePlan {
+	sp := nextSpan(s.text, r.start, r.fence, partLimit, max(r.sent, r.start+1))
+	if sp.end < len(s.text) {
+		return nativePlan{upto: sp.end, complete: true, sp: sp}
+	}
+	if s.end != nil {
+		return nativePlan{upto: len(s.text), complete: true, last: true, sp: sp}
+	}
+	room := partLimit - textLen(sp.prefix) - holdback
+	return nativePlan{upto: max(runesWithin(s.text, r.start, room), r.sent), sp: sp}
+}
+
+// stepNative streams the answer: chat.startStream once there is text,
+// chat.appendStream as it grows, and chat.stopStream with the rest of the
+// message and, on the last one, the footer. If Slack refuses to stream
+// here, the reply falls back to posted messages for good in this channel.
+func (r *reply) stepNative() (bool, error) {
+	if r.nativeDone {
+		return false, nil
+	}
+	p := r.planNative(r.snap())
+	switch {
+	case !r.streaming && p.upto == r.start && !p.complete:
+		return false, nil
+	case !r.streaming:
+		return r.startPart()
+	case p.complete:
+		return true, r.stopPart(p)
+	case p.upto <= r.sent:
+		return false, nil
+	}
+	if err := r.waitEditInterval(); err != nil {
+		return false, err
+	}
+	err := r.a.call(r.ctx, r.ws.append, "chat.appendStream", func(ctx context.Context) error {
+		s := r.snap()
+		q := r.planNative(s)
+		if q.complete || q.upto <= r.sent {
+			// chat.stopStream will carry the text.
+			return nil
+		}
+		if err := r.a.appendStream(ctx, r.to.Thread.Channel, r.cur().ts, s.text[r.sent:q.upto]); err != nil {
+			return err
+		}
+		r.sent = q.upto
+		return nil
+	})
+	r.lastEdit = time.Now()
+	return true, err
+}
+
+// startPart opens the stream of the part at r.start with the text so far.
+func (r *reply) startPart() (bool, error) {
+	var ts string
+	var upto int
+	th := r.to.Thread
+	err := r.a.call(r.ctx, r.ws.stream, "chat.startStream", func(ctx context.Context) error {
+		s := r.snap()
+		p := r.planNative(s)
+		md := p.sp.prefix + s.text[r.start:p.upto]
+		if s.text == "" {
+			md = noAnswer
+		}
+		var err error
+		ts, err = r.a.startStream(ctx, th.Channel, th.Thread, r.to.User, th.Workspace, md)
+		upto = p.upto
+		return err
+	})
+	if streamRefused(err) {
+		r.log.Info("slack refused streaming here, posting messages instead", "err", err)
+		r.ch.refuse(true, false)
+		r.native = false
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	r.msgs = append(r.msgs, &posted{ts: ts})
+	r.streaming, r.sent = true, upto
+	return true, nil
+}
+
+// stopPart ends the current stream with the rest of its part; the next
+// part, if any, starts after it.
+func (r *reply) stopPart(p nativePlan) error {
+	s := r.snap()
+	md := s.text[r.sent:p.upto] + p.sp.suffix
+	footer := ""
+	if p.last {
+		footer = r.footer(s)
+	}
+	err := r.a.call(r.ctx, r.ws.stream, "chat.stopStream", func(ctx context.Context) error {
+		return r.a.stopStream(ctx, r.to.Thread.Channel, r.cur().ts, md, footer)
+	})
+	if err != nil {
+		return err
+	}
+	r.streaming, r.lastEdit = false, time.Now()
+	if p.last {
+		r.nativeDone = true
+		return nil
+	}
+	r.start, r.fence, r.sent = p.sp.end, p.sp.after, p.sp.end
+	return nil
+}

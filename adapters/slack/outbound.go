@@ -1,0 +1,155 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/slack-go/slack"
+)
+
+// maxServerRetries bounds the retries of a call after 5xx answers; 429s
+// are retried for as long as the caller's context allows.
+const maxServerRetries = 5
+
+// call runs one Web API call under a pacer. build is run after every wait,
+// so a call that had to wait sends the latest state. A 429 pauses the
+// pacer, and with it every call of that method in the workspace, until the
+// retry time; a 429 without a usable Retry-After waits RetryWait, doubling.
+func (a *Adapter) call(ctx context.Context, p *pacer, method string, build func(context.Context) error) error {
+	unusable := 0
+	for attempt := 1; ; attempt++ {
+		if err := p.wait(ctx); err != nil {
+			return fmt.Errorf("%s: %w", method, err)
+		}
+		err := build(ctx)
+		if err == nil {
+			return nil
+		}
+		wait, limited, retry := a.retryWait(err, attempt, &unusable)
+		if !retry || ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", method, err)
+		}
+		a.log.Debug("slack call will be retried", "method", method, "err", err, "wait", wait)
+		if !limited {
+			if err := sleep(ctx, wait); err != nil {
+				return fmt.Errorf("%s: %w", method, err)
+			}
+			continue
+		}
+		p.pause(wait)
+	}
+}
+
+// retryWait says whether and after how long a failed call is retried, and
+// whether the wait is a rate limit that holds the whole method.
+func (a *Adapter) retryWait(err error, attempt int, unusable *int) (wait time.Duration, limited, retry bool) {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		*unusable = 0
+		if rl.RetryAfter > 0 {
+			return rl.RetryAfter, true, true
+		}
+		return a.cfg.RetryWait, true, true
+	}
+	// slack-go turns a 429 without Retry-After into a StatusCodeError and
+	// one with an unparseable header into the strconv error itself.
+	var status slack.StatusCodeError
+	var parse *strconv.NumError
+	isStatus := errors.As(err, &status)
+	if (isStatus && status.Code == http.StatusTooManyRequests) || errors.As(err, &parse) {
+		*unusable++
+		return backoff(*unusable-1, a.cfg.RetryWait, time.Minute), true, true
+	}
+	if isStatus && status.Code >= 500 && attempt <= maxServerRetries {
+		return backoff(attempt-1, 250*time.Millisecond, 8*time.Second), false, true
+	}
+	return 0, false, false
+}
+
+// slackError returns the Slack error code of an ok:false answer, or "".
+func slackError(err error) string {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return ""
+}
+
+// streamRefused reports whether chat.startStream failed because streaming
+// is not allowed here, rather than because of a passing problem.
+func streamRefused(err error) bool {
+	switch slackError(err) {
+	case "method_not_supported_for_channel_type", "not_allowed_token_type", "unknown_method",
+		"missing_scope", "feature_not_enabled", "not_allowed", "team_not_allowed", "invalid_thread_ts":
+		return true
+	}
+	return false
+}
+
+// content is what one message shows: Markdown and an optional footer.
+type content struct{ md, footer string }
+
+func messageOptions(c content) []slack.MsgOption {
+	return []slack.MsgOption{
+		slack.MsgOptionText(fallbackText(c.md), false),
+		slack.MsgOptionBlocks(contentBlocks(c.md, c.footer)...),
+	}
+}
+
+// postMessage posts a message, in a thread if threadTS is set, and returns its ts.
+func (a *Adapter) postMessage(ctx context.Context, channelID, threadTS string, c content) (string, error) {
+	opts := messageOptions(c)
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
+	}
+	_, ts, err := a.api.PostMessageContext(ctx, channelID, opts...)
+	return ts, err
+}
+
+func (a *Adapter) updateMessage(ctx context.Context, channelID, ts string, c content) error {
+	_, _, _, err := a.api.UpdateMessageContext(ctx, channelID, ts, messageOptions(c)...)
+	return err
+}
+
+// startStream opens a streamed message in a thread. In channels Slack
+// needs the user and team the stream is for.
+func (a *Adapter) startStream(ctx context.Context, channelID, threadTS, user, team, md string) (string, error) {
+	opts := []slack.MsgOption{slack.MsgOptionTS(threadTS)}
+	if !isDM(channelID, "") {
+		opts = append(opts, slack.MsgOptionRecipientUserID(user), slack.MsgOptionRecipientTeamID(team))
+	}
+	if md != "" {
+		opts = append(opts, slack.MsgOptionMarkdownText(md))
+	}
+	_, ts, err := a.api.StartStreamContext(ctx, channelID, opts...)
+	return ts, err
+}
+
+func (a *Adapter) appendStream(ctx context.Context, channelID, ts, md string) error {
+	_, _, err := a.api.AppendStreamContext(ctx, channelID, ts, slack.MsgOptionMarkdownText(md))
+	return err
+}
+
+// stopStream ends a stream with its last text and the footer.
+func (a *Adapter) stopStream(ctx context.Context, channelID, ts, md, footer string) error {
+	var opts []slack.MsgOption
+	if md != "" {
+		opts = append(opts, slack.MsgOptionMarkdownText(md))
+	}
+	if footer != "" {
+		opts = append(opts, slack.MsgOptionBlocks(footerBlock(footer)))
+	}
+	_, _, err := a.api.StopStreamContext(ctx, channelID, ts, opts...)
+	return err
+}
+
+// setStatus shows (or with "" clears) the thread's status line.
+func (a *Adapter) setStatus(ctx context.Context, channelID, threadTS, status string) error {
+	return a.api.SetAssistantThreadsStatusContext(ctx, slack.AssistantThreadsSetStatusParameters{
+		ChannelID: channelID, ThreadTS: threadTS, Status: status,
+	})
+}

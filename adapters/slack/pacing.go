@@ -1,0 +1,152 @@
+package slack
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// pacer spaces the calls of one rate-limited Slack method and pauses them
+// all after a 429 until the retry time.
+type pacer struct {
+	lim *rate.Limiter
+
+	mu    sync.Mutex
+	until time.Time
+}
+
+// newPacer allows at most n calls in any rolling window, in bursts of a
+// few: the bucket refills n - burst - 1 times a window, so that a full burst
+// plus a window of refills stays under the limit. n 0 means no limit; the
+// pacer then only honours pauses.
+func newPacer(n int, window time.Duration) *pacer {
+	if n <= 0 {
+		return &pacer{lim: rate.NewLimiter(rate.Inf, 1)}
+	}
+	burst := max(1, min(5, n/10))
+	refill := max(1, n-burst-1)
+	return &pacer{lim: rate.NewLimiter(rate.Every(window/time.Duration(refill)), burst)}
+}
+
+// newIntervalPacer allows one call per interval with a small burst, for
+// Slack's "about one message a second per channel".
+func newIntervalPacer(interval time.Duration, burst int) *pacer {
+	return &pacer{lim: rate.NewLimiter(rate.Every(interval), burst)}
+}
+
+// wait blocks until a call may go out.
+func (p *pacer) wait(ctx context.Context) error {
+	for {
+		if err := sleep(ctx, p.pauseLeft()); err != nil {
+			return err
+		}
+		if err := p.lim.Wait(ctx); err != nil {
+			return err
+		}
+		// A 429 may have arrived while waiting for the token.
+		if p.pauseLeft() <= 0 {
+			return nil
+		}
+	}
+}
+
+// pause holds every call until d from now.
+func (p *pacer) pause(d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if until := time.Now().Add(d); until.After(p.until) {
+		p.until = until
+	}
+}
+
+func (p *pacer) pauseLeft() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Until(p.until)
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// workspace holds the pacers Slack counts per workspace.
+type workspace struct {
+	// update paces chat.update, Tier 3, shared by every stream.
+	update *pacer
+	// append paces chat.appendStream, Tier 4.
+	append *pacer
+	// stream takes chat.startStream and chat.stopStream, Tier 2, and
+	// status takes assistant.threads.setStatus; they are only paused on 429.
+	stream, status *pacer
+}
+
+// channel holds what the adapter learns about one channel.
+type channel struct {
+	// post paces chat.postMessage: about one a second per channel (one
+	// sixtieth of the limit window).
+	post *pacer
+
+	mu sync.Mutex
+	// noStream is set once Slack refuses chat.startStream here, and
+	// noStatus once it refuses assistant.threads.setStatus.
+	noStream, noStatus bool
+}
+
+func (c *channel) flags() (noStream, noStatus bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.noStream, c.noStatus
+}
+
+func (c *channel) refuse(stream, status bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.noStream = c.noStream || stream
+	c.noStatus = c.noStatus || status
+}
+
+// pacing hands out the workspace and channel state, creating it on first use.
+type pacing struct {
+	updates, appends int
+	window           time.Duration
+
+	mu         sync.Mutex
+	workspaces map[string]*workspace
+	channels   map[string]*channel
+}
+
+func (p *pacing) workspace(team string) *workspace {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	w := p.workspaces[team]
+	if w == nil {
+		w = &workspace{update: newPacer(p.updates, p.window), append: newPacer(p.appends, p.window),
+			stream: newPacer(0, 0), status: newPacer(0, 0)}
+		p.workspaces[team] = w
+	}
+	return w
+}
+
+func (p *pacing) channel(id string) *channel {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.channels[id]
+	if c == nil {
+		c = &channel{post: newIntervalPacer(p.window/60, 3)}
+		p.channels[id] = c
+	}
+	return c
+}

@@ -1,0 +1,126 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"kimibot/adapters/kimi/kimitest"
+	"kimibot/bot"
+	"kimibot/internal/testkit"
+)
+
+// BenchmarkConcurrentConversations drives 1,000 conversations at once
+// through the real engine, Kimi client and bbolt store against kimitest and
+// a recording platform. It reports the first-visible-token overhead (the
+// platform's first text minus the moment kimitest flushed the first content
+// chunk), the heap held per active stream while all streams are open, and
+// allocations per streamed token (whole process, fake server included).
+func BenchmarkConcurrentConversations(b *testing.B) {
+	const convs, tokens = 1000, 64
+	answer := strings.Repeat("word ", tokens)
+	var mu sync.Mutex
+	sent := map[string]time.Time{}
+	var hold chan struct{}
+	h := MustStart(b, testkit.Options{Model: "kimi-k2-turbo-preview", Configure: benchConfig,
+		NoRecording: true})
+	h.Kimi.SetHandler(func(r *kimitest.Request) kimitest.Response {
+		id := r.Chat.Messages[len(r.Chat.Messages)-1].Text()
+		mu.Lock()
+		gate := hold
+		mu.Unlock()
+		return kimitest.Response{Content: answer, ChunkSize: 5, Hold: gate, OnWrite: func(i int, at time.Time) {
+			if i == 1 {
+				mu.Lock()
+				sent[id] = at
+				mu.Unlock()
+			}
+		}}
+	})
+	var overheads []time.Duration
+	var heapPerStream, allocsPerToken float64
+	b.ResetTimer()
+	for i := range b.N {
+		mu.Lock()
+		hold = make(chan struct{})
+		mu.Unlock()
+		r := runWave(b, h, i, convs, hold)
+		heapPerStream += r.heapPerStream
+		allocsPerToken += r.allocs / float64(convs*tokens)
+		for _, rep := range r.replies {
+			id := rep.text
+			mu.Lock()
+			at := sent[id]
+			mu.Unlock()
+			overheads = append(overheads, rep.first.Sub(at))
+		}
+	}
+	b.StopTimer()
+	slices.Sort(overheads)
+	b.ReportMetric(ms(overheads[len(overheads)/2]), "first-token-p50-ms")
+	b.ReportMetric(ms(overheads[len(overheads)*99/100]), "first-token-p99-ms")
+	b.ReportMetric(heapPerStream/float64(b.N), "heap-B/stream")
+	b.ReportMetric(allocsPerToken/float64(b.N), "allocs/token")
+}
+
+func benchConfig(c *bot.Config) {}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+type waveReply struct {
+	text  string
+	first time.Time
+}
+
+type waveResult struct {
+	replies       []waveReply
+	heapPerStream float64
+	allocs        float64
+}
+
+// runWave starts convs conversations, measures the heap while every stream
+// is open (held before its final chunk), then releases them and waits.
+func runWave(b *testing.B, h *harness, wave, convs int, hold chan struct{}) waveResult {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	before := memStats()
+	start := len(h.p.Replies())
+	for c := range convs {
+		id := fmt.Sprintf("w%d-c%d", wave, c)
+		ev := message(id, id)
+		if err := h.p.Send(ctx, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := h.p.WaitFirstText(ctx, start+convs); err != nil {
+		b.Fatal(err)
+	}
+	active := memStats()
+	close(hold)
+	done, err := h.p.WaitDone(ctx, start+convs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	after := memStats()
+	res := waveResult{heapPerStream: float64(int64(active.HeapAlloc)-int64(before.HeapAlloc)) / float64(convs),
+		allocs: float64(after.Mallocs - before.Mallocs)}
+	for _, r := range done[start:] {
+		if r.Failure() != "" {
+			b.Fatalf("turn failed: %s", r.Failure())
+		}
+		res.replies = append(res.replies, waveReply{text: r.Target.Thread.Thread, first: r.FirstText()})
+	}
+	return res
+}
+
+func memStats() runtime.MemStats {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m
+}

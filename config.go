@@ -1,0 +1,828 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Mode says what the binary was started to do, which decides what the
+// configuration must contain.
+type Mode int
+
+const (
+	// ModeServe runs the bot on Slack and/or Discord: it needs a model key
+	// and at least one platform.
+	ModeServe Mode = iota
+	// ModeChat runs a conversation in the terminal: it needs a model key only.
+	ModeChat
+)
+
+// String returns "serve" or "chat".
+func (m Mode) String() string {
+	if m == ModeChat {
+		return "chat"
+	}
+	return "serve"
+}
+
+// The model providers kimibot can reach Kimi through.
+const (
+	// ProviderMoonshot is Moonshot AI's own platform.
+	ProviderMoonshot = "moonshot"
+	// ProviderOpenRouter is OpenRouter.
+	ProviderOpenRouter = "openrouter"
+)
+
+// The default API base URLs of the providers.
+const (
+	moonshotBaseURL   = "https://api.moonshot.ai/v1"
+	openRouterBaseURL = "https://openrouter.ai/api/v1"
+)
+
+// Config is kimibot's whole configuration, read once from the environment by
+// LoadConfig. It holds secrets: log it only through LogValue or String.
+type Config struct {
+	// Provider is ProviderMoonshot or ProviderOpenRouter.
+	Provider string
+	// APIKey is the key of Provider.
+	APIKey string
+	// BaseURL is the provider's OpenAI-compatible API base, without a trailing slash.
+	BaseURL string
+	// Model is the default model ID; "" means pick a current Kimi model from
+	// the provider's live model list at start.
+	Model string
+
+	// SlackBotToken is the xoxb- token; it enables Slack.
+	SlackBotToken string
+	// SlackAppToken is the xapp- token for Socket Mode.
+	SlackAppToken string
+	// SlackSigningSecret verifies HTTP Events API requests (used without an app token).
+	SlackSigningSecret string
+	// SlackAPIURL is the Slack Web API base, ending in "/".
+	SlackAPIURL string
+
+	// DiscordBotToken enables Discord.
+	DiscordBotToken string
+	// DiscordAPIURL is the Discord REST base, ending in "/".
+	DiscordAPIURL string
+	// DiscordShardID is this process's shard, in [0, DiscordShardCount).
+	DiscordShardID int
+	// DiscordShardCount is the total number of gateway shards.
+	DiscordShardCount int
+
+	// DB is the bbolt database file.
+	DB string
+	// HTTPAddr is the listen address for health, readiness, metrics and Slack HTTP endpoints.
+	HTTPAddr string
+
+	// Admins may change channel settings.
+	Admins []Principal
+	// Approvers may act on support drafts and on tool calls that need approval.
+	Approvers []Principal
+	// SupportRoutes send customer channels' drafts to review channels.
+	SupportRoutes []Route
+
+	// OrdersAPIURL is the order lookup API base, without a trailing slash.
+	OrdersAPIURL string
+	// OrdersAPIToken is the bearer token for OrdersAPIURL (optional).
+	OrdersAPIToken string
+	// OrdersFile is a JSON file of sample orders, used instead of OrdersAPIURL.
+	OrdersFile string
+
+	// SystemPrompt replaces the built-in system prompt when not empty; it may
+	// use {date}, {time} and {bot_name}.
+	SystemPrompt string
+	// BotName is the name the bot calls itself.
+	BotName string
+	// Footer shows model, tokens and time under answers.
+	Footer bool
+	// LogLevel is the minimum level logged.
+	LogLevel slog.Level
+	// LogFormat is "text" or "json".
+	LogFormat string
+	// ToolsNeedingApproval names tools whose calls wait for an approver.
+	ToolsNeedingApproval []string
+	// OpenRouterProvider is a raw JSON object sent as OpenRouter's "provider" field ("" for none).
+	OpenRouterProvider string
+	// OpenRouterFallbacks are model IDs OpenRouter may fall back to.
+	OpenRouterFallbacks []string
+	// MaxSteps caps the model/tool steps of one turn.
+	MaxSteps int
+	// ReminderAfter is how long a support draft may stay pending before approvers are reminded.
+	ReminderAfter time.Duration
+}
+
+// The principal kinds.
+const (
+	// PrincipalUser is a single Slack or Discord user.
+	PrincipalUser = "user"
+	// PrincipalGroup is a Slack user group (an S… ID).
+	PrincipalGroup = "group"
+	// PrincipalRole is a Discord role.
+	PrincipalRole = "role"
+)
+
+// Principal is a user, Slack user group or Discord role named in KIMIBOT_ADMINS
+// or KIMIBOT_APPROVERS.
+type Principal struct {
+	// Platform is "slack" or "discord".
+	Platform string
+	// Kind is PrincipalUser, PrincipalGroup or PrincipalRole.
+	Kind string
+	// ID is the platform's ID of the user, group or role.
+	ID string
+}
+
+// String returns the principal in the syntax of the environment variables,
+// such as "slack:U123" or "discord:role:456".
+func (p Principal) String() string {
+	if p.Kind == PrincipalRole {
+		return p.Platform + ":role:" + p.ID
+	}
+	return p.Platform + ":" + p.ID
+}
+
+// Route sends drafts for customer messages in channel From to review channel To.
+type Route struct {
+	// Platform is "slack" or "discord".
+	Platform string
+	// From is the customer-facing channel ID.
+	From string
+	// To is the review channel ID.
+	To string
+}
+
+// String returns the route in the syntax of KIMIBOT_SUPPORT_ROUTES, such as
+// "slack:CSUPPORT>CREVIEW".
+func (r Route) String() string {
+	return r.Platform + ":" + r.From + ">" + r.To
+}
+
+// ConfigError lists every problem found in the environment. Its message never
+// contains a secret value.
+type ConfigError struct {
+	// Problems are human-readable descriptions, one per problem.
+	Problems []string
+}
+
+// Error returns all problems in one message, one per line.
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("invalid configuration:")
+	for _, p := range e.Problems {
+		b.WriteString("\n  - ")
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// rawConfig is the environment as envconfig reads it: every variable as a
+// string, so that conversion can report every problem rather than the first.
+type rawConfig struct {
+	MoonshotAPIKey       string `envconfig:"MOONSHOT_API_KEY"`
+	MoonshotAPIKeyFile   string `envconfig:"MOONSHOT_API_KEY_FILE"`
+	OpenRouterAPIKey     string `envconfig:"OPENROUTER_API_KEY"`
+	OpenRouterAPIKeyFile string `envconfig:"OPENROUTER_API_KEY_FILE"`
+	Provider             string `envconfig:"KIMI_PROVIDER"`
+	BaseURL              string `envconfig:"KIMI_BASE_URL"`
+	Model                string `envconfig:"KIMI_MODEL"`
+
+	SlackBotToken          string `envconfig:"SLACK_BOT_TOKEN"`
+	SlackBotTokenFile      string `envconfig:"SLACK_BOT_TOKEN_FILE"`
+	SlackAppToken          string `envconfig:"SLACK_APP_TOKEN"`
+	SlackAppTokenFile      string `envconfig:"SLACK_APP_TOKEN_FILE"`
+	SlackSigningSecret     string `envconfig:"SLACK_SIGNING_SECRET"`
+	SlackSigningSecretFile string `envconfig:"SLACK_SIGNING_SECRET_FILE"`
+	SlackAPIURL            string `envconfig:"SLACK_API_URL" default:"https://slack.com/api/"`
+
+	DiscordBotToken     string `envconfig:"DISCORD_BOT_TOKEN"`
+	DiscordBotTokenFile string `envconfig:"DISCORD_BOT_TOKEN_FILE"`
+	DiscordAPIURL       string `envconfig:"DISCORD_API_URL" default:"https://discord.com/api/v10/"`
+	DiscordShardID      string `envconfig:"DISCORD_SHARD_ID" default:"0"`
+	DiscordShardCount   string `envconfig:"DISCORD_SHARD_COUNT" default:"1"`
+
+	DB            string `envconfig:"KIMIBOT_DB" default:"kimibot.db"`
+	HTTPAddr      string `envconfig:"KIMIBOT_HTTP_ADDR" default:"127.0.0.1:8080"`
+	Admins        string `envconfig:"KIMIBOT_ADMINS"`
+	Approvers     string `envconfig:"KIMIBOT_APPROVERS"`
+	SupportRoutes string `envconfig:"KIMIBOT_SUPPORT_ROUTES"`
+
+	OrdersAPIURL       string `envconfig:"ORDERS_API_URL"`
+	OrdersAPIToken     string `envconfig:"ORDERS_API_TOKEN"`
+	OrdersAPITokenFile string `envconfig:"ORDERS_API_TOKEN_FILE"`
+	OrdersFile         string `envconfig:"ORDERS_FILE"`
+
+	SystemPrompt        string `envconfig:"KIMIBOT_SYSTEM_PROMPT"`
+	BotName             string `envconfig:"KIMIBOT_BOT_NAME" default:"kimibot"`
+	Footer              string `envconfig:"KIMIBOT_FOOTER" default:"true"`
+	LogLevel            string `envconfig:"KIMIBOT_LOG_LEVEL" default:"info"`
+	LogFormat           string `envconfig:"KIMIBOT_LOG_FORMAT" default:"text"`
+	ToolsApproval       string `envconfig:"KIMIBOT_TOOLS_APPROVAL"`
+	OpenRouterProvider  string `envconfig:"OPENROUTER_PROVIDER"`
+	OpenRouterFallbacks string `envconfig:"OPENROUTER_FALLBACK_MODELS"`
+	MaxSteps            string `envconfig:"KIMIBOT_MAX_STEPS" default:"8"`
+	ReminderAfter       string `envconfig:"KIMIBOT_REMINDER_AFTER" default:"30m"`
+}
+
+// normalize trims every value and gives variables that are set but empty
+// their default, as if they were unset.
+func (r *rawConfig) normalize() {
+	v := reflect.ValueOf(r).Elem()
+	for i := range v.NumField() {
+		s := strings.TrimSpace(v.Field(i).String())
+		if s == "" {
+			s = v.Type().Field(i).Tag.Get("default")
+		}
+		v.Field(i).SetString(s)
+	}
+}
+
+// configVarNames returns the name of every environment variable LoadConfig reads.
+func configVarNames() []string {
+	t := reflect.TypeFor[rawConfig]()
+	names := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		names = append(names, t.Field(i).Tag.Get("envconfig"))
+	}
+	return names
+}
+
+// LoadConfig reads the configuration from the environment and checks it for
+// mode. When anything is wrong it returns a *ConfigError listing every problem.
+func LoadConfig(mode Mode) (Config, error) {
+	var raw rawConfig
+	if err := envconfig.Process("", &raw); err != nil {
+		return Config{}, fmt.Errorf("read environment: %w", err)
+	}
+	raw.normalize()
+
+	l := &loader{raw: raw, mode: mode}
+	l.loadModel()
+	l.loadPlatforms()
+	l.loadServer()
+	l.loadAccess()
+	l.loadOrders()
+	l.loadBehaviour()
+	if len(l.problems) > 0 {
+		return Config{}, &ConfigError{Problems: l.problems}
+	}
+	return l.cfg, nil
+}
+
+// loader converts a rawConfig into a Config, collecting problems as it goes.
+type loader struct {
+	raw      rawConfig
+	mode     Mode
+	cfg      Config
+	problems []string
+}
+
+func (l *loader) addf(format string, args ...any) {
+	l.problems = append(l.problems, fmt.Sprintf(format, args...))
+}
+
+// secret is a secret variable after resolving NAME and NAME_FILE.
+type secret struct {
+	name   string // NAME
+	source string // the variable the value came from: NAME or NAME_FILE
+	value  string
+	// present is true when either variable is set, even if reading it failed,
+	// so that a broken file is not also reported as a missing setting.
+	present bool
+}
+
+// label names the secret in problems, saying which variable it came from.
+func (s secret) label() string {
+	if s.source != s.name {
+		return s.name + " (from " + s.source + ")"
+	}
+	return s.name
+}
+
+// secret resolves a secret from its variable or its _FILE variable.
+func (l *loader) secret(name, value, path string) secret {
+	s := secret{name: name, source: name, value: value, present: value != "" || path != ""}
+	if path == "" {
+		return s
+	}
+	s.source = name + "_FILE"
+	if value != "" {
+		l.addf("%s and %s are both set; set only one", name, s.source)
+		s.value = ""
+		return s
+	}
+	v, err := readSecretFile(path)
+	if err != nil {
+		l.addf("%s: %v", s.source, err)
+		return s
+	}
+	s.value = v
+	return s
+}
+
+// maxSecretFile bounds secret files, which hold a single token.
+const maxSecretFile = 64 << 10
+
+// readSecretFile returns the trimmed contents of a secret file. Its errors
+// name the path and never contain the contents.
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("cannot read %q: %w", path, pathReason(err))
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFile+1))
+	if err != nil {
+		return "", fmt.Errorf("cannot read %q: %w", path, pathReason(err))
+	}
+	if len(b) > maxSecretFile {
+		return "", fmt.Errorf("file %q is larger than %d KiB", path, maxSecretFile>>10)
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", fmt.Errorf("file %q is empty", path)
+	}
+	return v, nil
+}
+
+// pathReason strips the operation and path from a *fs.PathError, which the
+// caller already names.
+func pathReason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// loadModel resolves the provider, its key, the base URL and the model.
+func (l *loader) loadModel() {
+	moonshot := l.secret("MOONSHOT_API_KEY", l.raw.MoonshotAPIKey, l.raw.MoonshotAPIKeyFile)
+	openRouter := l.secret("OPENROUTER_API_KEY", l.raw.OpenRouterAPIKey, l.raw.OpenRouterAPIKeyFile)
+	l.cfg.Provider, l.cfg.APIKey = l.chooseProvider(moonshot, openRouter)
+
+	l.cfg.BaseURL = strings.TrimRight(l.httpURL("KIMI_BASE_URL", l.raw.BaseURL), "/")
+	if l.raw.BaseURL == "" {
+		switch l.cfg.Provider {
+		case ProviderMoonshot:
+			l.cfg.BaseURL = moonshotBaseURL
+		case ProviderOpenRouter:
+			l.cfg.BaseURL = openRouterBaseURL
+		}
+	}
+	l.cfg.Model = l.raw.Model
+}
+
+// chooseProvider picks the provider from KIMI_PROVIDER or from the key that
+// is set, and returns it with its key.
+func (l *loader) chooseProvider(moonshot, openRouter secret) (provider, key string) {
+	keys := map[string]secret{ProviderMoonshot: moonshot, ProviderOpenRouter: openRouter}
+	if l.raw.Provider != "" {
+		name := strings.ToLower(l.raw.Provider)
+		s, known := keys[name]
+		switch {
+		case !known:
+			l.addf("KIMI_PROVIDER: %q is not one of %s, %s", l.raw.Provider, ProviderMoonshot, ProviderOpenRouter)
+		case !s.present:
+			l.addf("KIMI_PROVIDER is %s but %s is not set", name, s.name)
+		default:
+			return name, s.value
+		}
+		if known || moonshot.present || openRouter.present {
+			return "", ""
+		}
+	}
+	switch {
+	case moonshot.present && openRouter.present:
+		l.addf("MOONSHOT_API_KEY and OPENROUTER_API_KEY are both set; set KIMI_PROVIDER to choose")
+	case moonshot.present:
+		return ProviderMoonshot, moonshot.value
+	case openRouter.present:
+		return ProviderOpenRouter, openRouter.value
+	default:
+		l.addf("no API key: set MOONSHOT_API_KEY or OPENROUTER_API_KEY (or their _FILE variants)")
+	}
+	return "", ""
+}
+
+// httpURL checks that value, when set, is an absolute http(s) URL with a host.
+func (l *loader) httpURL(name, value string) string {
+	if value == "" {
+		return ""
+	}
+	u, err := url.Parse(value)
+	if err != nil {
+		l.addf("%s: %q is not a valid URL", name, value)
+		return ""
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		l.addf("%s: %q is not an absolute http(s) URL with a host", name, redactURL(value))
+		return ""
+	}
+	return value
+}
+
+// withSlash makes a non-empty base URL end in "/".
+func withSlash(s string) string {
+	if s == "" || strings.HasSuffix(s, "/") {
+		return s
+	}
+	return s + "/"
+}
+
+// loadPlatforms reads the Slack and Discord settings and, in serve mode,
+// checks that at least one platform is complete.
+func (l *loader) loadPlatforms() {
+	r := l.raw
+	bot := l.secret("SLACK_BOT_TOKEN", r.SlackBotToken, r.SlackBotTokenFile)
+	app := l.secret("SLACK_APP_TOKEN", r.SlackAppToken, r.SlackAppTokenFile)
+	signing := l.secret("SLACK_SIGNING_SECRET", r.SlackSigningSecret, r.SlackSigningSecretFile)
+	discord := l.secret("DISCORD_BOT_TOKEN", r.DiscordBotToken, r.DiscordBotTokenFile)
+
+	l.cfg.SlackBotToken, l.cfg.SlackAppToken = bot.value, app.value
+	l.cfg.SlackSigningSecret, l.cfg.DiscordBotToken = signing.value, discord.value
+	l.cfg.SlackAPIURL = withSlash(l.httpURL("SLACK_API_URL", r.SlackAPIURL))
+	l.cfg.DiscordAPIURL = withSlash(l.httpURL("DISCORD_API_URL", r.DiscordAPIURL))
+	l.loadShards()
+	if l.mode == ModeServe {
+		l.checkServe(bot, app, signing, discord)
+	}
+}
+
+// checkServe reports what serve mode is missing or cannot use.
+func (l *loader) checkServe(bot, app, signing, discord secret) {
+	if !bot.present && !discord.present {
+		l.addf("no platform: set SLACK_BOT_TOKEN or DISCORD_BOT_TOKEN (or their _FILE variants)")
+	}
+	if bot.present && !app.present && !signing.present {
+		l.addf("SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) nor SLACK_SIGNING_SECRET (HTTP events) is")
+	}
+	for _, s := range []secret{app, signing} {
+		if s.present && !bot.present {
+			l.addf("%s is set but SLACK_BOT_TOKEN is not", s.name)
+		}
+	}
+	l.checkPrefix(bot, "xoxb-")
+	l.checkPrefix(app, "xapp-")
+}
+
+// checkPrefix reports a token without its expected prefix, never echoing the token.
+func (l *loader) checkPrefix(s secret, prefix string) {
+	if s.value != "" && !strings.HasPrefix(s.value, prefix) {
+		l.addf("%s must start with %q", s.label(), prefix)
+	}
+}
+
+// loadShards reads the Discord shard settings.
+func (l *loader) loadShards() {
+	id, okID := l.intAtLeast("DISCORD_SHARD_ID", l.raw.DiscordShardID, 0)
+	count, okCount := l.intAtLeast("DISCORD_SHARD_COUNT", l.raw.DiscordShardCount, 1)
+	if okID && okCount && id >= count {
+		l.addf("DISCORD_SHARD_ID %d must be less than DISCORD_SHARD_COUNT %d", id, count)
+	}
+	l.cfg.DiscordShardID, l.cfg.DiscordShardCount = id, count
+}
+
+// intAtLeast parses an integer variable whose value must be at least least.
+func (l *loader) intAtLeast(name, value string, least int) (int, bool) {
+	n, err := strconv.Atoi(value)
+	if err != nil {
+		l.addf("%s: %q is not an integer", name, value)
+		return 0, false
+	}
+	if n < least {
+		l.addf("%s: %d is less than %d", name, n, least)
+		return 0, false
+	}
+	return n, true
+}
+
+// loadServer reads the database path and the HTTP listen address.
+func (l *loader) loadServer() {
+	l.cfg.DB = l.raw.DB
+	l.cfg.HTTPAddr = l.raw.HTTPAddr
+	_, port, err := net.SplitHostPort(l.raw.HTTPAddr)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		l.addf("KIMIBOT_HTTP_ADDR: %q is not host:port", l.raw.HTTPAddr)
+	}
+}
+
+var (
+	slackPrincipalID = regexp.MustCompile(`^[UWS][A-Z0-9]+$`)
+	slackChannelID   = regexp.MustCompile(`^[CG][A-Z0-9]+$`)
+	discordID        = regexp.MustCompile(`^[0-9]{1,20}$`)
+	toolName         = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+// loadAccess reads admins, approvers and support routes.
+func (l *loader) loadAccess() {
+	l.cfg.Admins = l.principals("KIMIBOT_ADMINS", l.raw.Admins, false)
+	l.cfg.Approvers = l.principals("KIMIBOT_APPROVERS", l.raw.Approvers, true)
+	l.cfg.SupportRoutes = l.routes("KIMIBOT_SUPPORT_ROUTES", l.raw.SupportRoutes)
+}
+
+// principals parses a comma list of principals, reporting each bad item.
+// Groups and roles are allowed only when groups is true.
+func (l *loader) principals(name, value string, groups bool) []Principal {
+	var out []Principal
+	seen := make(map[Principal]bool)
+	for _, item := range splitList(value) {
+		p, err := parsePrincipal(item, groups)
+		if err != nil {
+			l.addf("%s: %q: %v", name, item, err)
+			continue
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// parsePrincipal parses "slack:U…", "slack:S…", "discord:…" or "discord:role:…".
+func parsePrincipal(item string, groups bool) (Principal, error) {
+	platform, id, _ := strings.Cut(item, ":")
+	p := Principal{Platform: strings.ToLower(platform), Kind: PrincipalUser, ID: id}
+	switch p.Platform {
+	case "slack":
+		if !slackPrincipalID.MatchString(id) {
+			return Principal{}, errors.New("want slack:U… (user) or slack:S… (user group)")
+		}
+		if id[0] == 'S' {
+			p.Kind = PrincipalGroup
+		}
+	case "discord":
+		if role, ok := strings.CutPrefix(id, "role:"); ok {
+			p.Kind, p.ID = PrincipalRole, role
+		}
+		if !discordID.MatchString(p.ID) {
+			return Principal{}, errors.New("want discord:<user ID> or discord:role:<role ID>, IDs in digits")
+		}
+	default:
+		return Principal{}, errors.New("platform must be slack or discord")
+	}
+	if p.Kind != PrincipalUser && !groups {
+		return Principal{}, fmt.Errorf("a %s is not allowed here; name users", p.Kind)
+	}
+	return p, nil
+}
+
+// routes parses a comma list of support routes, reporting each bad item and
+// any channel routed twice.
+func (l *loader) routes(name, value string) []Route {
+	var out []Route
+	from := make(map[string]bool)
+	for _, item := range splitList(value) {
+		r, err := parseRoute(item)
+		if err != nil {
+			l.addf("%s: %q: %v", name, item, err)
+			continue
+		}
+		key := r.Platform + ":" + r.From
+		if from[key] {
+			l.addf("%s: %q: channel %s is already routed", name, item, r.From)
+			continue
+		}
+		from[key] = true
+		out = append(out, r)
+	}
+	return out
+}
+
+// parseRoute parses "platform:FROM>TO".
+func parseRoute(item string) (Route, error) {
+	platform, channels, _ := strings.Cut(item, ":")
+	src, dst, ok := strings.Cut(channels, ">")
+	if !ok {
+		return Route{}, errors.New("want platform:FROM>TO")
+	}
+	r := Route{Platform: strings.ToLower(platform), From: strings.TrimSpace(src), To: strings.TrimSpace(dst)}
+	var id *regexp.Regexp
+	switch r.Platform {
+	case "slack":
+		id = slackChannelID
+	case "discord":
+		id = discordID
+	default:
+		return Route{}, errors.New("platform must be slack or discord")
+	}
+	if !id.MatchString(r.From) || !id.MatchString(r.To) {
+		return Route{}, fmt.Errorf("FROM and TO must be %s channel IDs", r.Platform)
+	}
+	if r.From == r.To {
+		return Route{}, errors.New("FROM and TO are the same channel")
+	}
+	return r, nil
+}
+
+// splitList splits a comma list, trimming items and dropping empty ones.
+func splitList(value string) []string {
+	var out []string
+	for item := range strings.SplitSeq(value, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// loadOrders reads the order lookup backend.
+func (l *loader) loadOrders() {
+	r := l.raw
+	l.cfg.OrdersAPIURL = strings.TrimRight(l.httpURL("ORDERS_API_URL", r.OrdersAPIURL), "/")
+	l.cfg.OrdersAPIToken = l.secret("ORDERS_API_TOKEN", r.OrdersAPIToken, r.OrdersAPITokenFile).value
+	l.cfg.OrdersFile = r.OrdersFile
+	if r.OrdersAPIURL != "" && r.OrdersFile != "" {
+		l.addf("ORDERS_API_URL and ORDERS_FILE are both set; set only one")
+		return
+	}
+	if r.OrdersFile == "" {
+		return
+	}
+	info, err := os.Stat(r.OrdersFile)
+	switch {
+	case err != nil:
+		l.addf("ORDERS_FILE: cannot read %q: %v", r.OrdersFile, pathReason(err))
+	case info.IsDir():
+		l.addf("ORDERS_FILE: %q is a directory", r.OrdersFile)
+	}
+}
+
+// loadBehaviour reads the settings that shape answers, logs and tools.
+func (l *loader) loadBehaviour() {
+	r := l.raw
+	l.cfg.SystemPrompt = r.SystemPrompt
+	l.cfg.BotName = r.BotName
+	footer, err := strconv.ParseBool(r.Footer)
+	if err != nil {
+		l.addf("KIMIBOT_FOOTER: %q is not true or false", r.Footer)
+	}
+	l.cfg.Footer = footer
+	if err := l.cfg.LogLevel.UnmarshalText([]byte(r.LogLevel)); err != nil {
+		l.addf("KIMIBOT_LOG_LEVEL: %q is not one of debug, info, warn, error", r.LogLevel)
+	}
+	l.cfg.LogFormat = strings.ToLower(r.LogFormat)
+	if l.cfg.LogFormat != "text" && l.cfg.LogFormat != "json" {
+		l.addf("KIMIBOT_LOG_FORMAT: %q is not text or json", r.LogFormat)
+	}
+	l.cfg.ToolsNeedingApproval = l.toolNames("KIMIBOT_TOOLS_APPROVAL", r.ToolsApproval)
+	l.cfg.OpenRouterProvider = l.jsonObject("OPENROUTER_PROVIDER", r.OpenRouterProvider)
+	l.cfg.OpenRouterFallbacks = splitList(r.OpenRouterFallbacks)
+	l.cfg.MaxSteps, _ = l.intAtLeast("KIMIBOT_MAX_STEPS", r.MaxSteps, 1)
+	l.cfg.ReminderAfter = l.positiveDuration("KIMIBOT_REMINDER_AFTER", r.ReminderAfter)
+}
+
+// toolNames parses a comma list of tool names, reporting each bad name.
+func (l *loader) toolNames(name, value string) []string {
+	items := splitList(value)
+	out := items[:0]
+	for _, item := range items {
+		if !toolName.MatchString(item) {
+			l.addf("%s: %q is not a tool name (letters, digits, _ and -, up to 64)", name, item)
+			continue
+		}
+		out = append(out, item)
+	}
+	return out
+}
+
+// jsonObject checks that value, when set, is a JSON object.
+func (l *loader) jsonObject(name, value string) string {
+	if value == "" {
+		return ""
+	}
+	var v any
+	if err := json.Unmarshal([]byte(value), &v); err != nil {
+		l.addf("%s: not valid JSON: %v", name, err)
+		return ""
+	}
+	if _, ok := v.(map[string]any); !ok {
+		l.addf("%s: must be a JSON object", name)
+		return ""
+	}
+	return value
+}
+
+// positiveDuration parses a duration variable that must be above zero.
+func (l *loader) positiveDuration(name, value string) time.Duration {
+	d, err := time.ParseDuration(value)
+	switch {
+	case err != nil:
+		l.addf("%s: %q is not a duration such as 30m or 1h", name, value)
+	case d <= 0:
+		l.addf("%s: %s is not above zero", name, d)
+	}
+	return d
+}
+
+// LogValue renders the configuration for logs with every secret replaced by
+// "set" or "unset".
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Group("kimi",
+			"provider", c.Provider,
+			"api_key", secretState(c.APIKey),
+			"base_url", redactURL(c.BaseURL),
+			"model", c.Model,
+			"openrouter_provider", c.OpenRouterProvider,
+			"openrouter_fallbacks", c.OpenRouterFallbacks),
+		slog.Group("slack",
+			"bot_token", secretState(c.SlackBotToken),
+			"app_token", secretState(c.SlackAppToken),
+			"signing_secret", secretState(c.SlackSigningSecret),
+			"api_url", redactURL(c.SlackAPIURL)),
+		slog.Group("discord",
+			"bot_token", secretState(c.DiscordBotToken),
+			"api_url", redactURL(c.DiscordAPIURL),
+			"shard_id", c.DiscordShardID,
+			"shard_count", c.DiscordShardCount),
+		slog.Group("orders",
+			"api_url", redactURL(c.OrdersAPIURL),
+			"api_token", secretState(c.OrdersAPIToken),
+			"file", c.OrdersFile),
+		c.behaviourAttr(),
+	)
+}
+
+// behaviourAttr is the LogValue group of non-secret settings.
+func (c Config) behaviourAttr() slog.Attr {
+	prompt := "default"
+	if c.SystemPrompt != "" {
+		prompt = fmt.Sprintf("custom (%d chars)", len(c.SystemPrompt))
+	}
+	return slog.Group("bot",
+		"db", c.DB,
+		"http_addr", c.HTTPAddr,
+		"admins", joinStrings(c.Admins),
+		"approvers", joinStrings(c.Approvers),
+		"support_routes", joinStrings(c.SupportRoutes),
+		"system_prompt", prompt,
+		"bot_name", c.BotName,
+		"footer", c.Footer,
+		"log_level", c.LogLevel.String(),
+		"log_format", c.LogFormat,
+		"tools_needing_approval", c.ToolsNeedingApproval,
+		"max_steps", c.MaxSteps,
+		"reminder_after", c.ReminderAfter)
+}
+
+// String renders the configuration as LogValue does, so that printing a
+// Config with the fmt package never shows a secret.
+func (c Config) String() string {
+	return c.LogValue().String()
+}
+
+// GoString is String, for the %#v verb.
+func (c Config) GoString() string {
+	return c.String()
+}
+
+func secretState(s string) string {
+	if s == "" {
+		return "unset"
+	}
+	return "set"
+}
+
+// redactURL hides any password embedded in a URL and otherwise returns it unchanged.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	if _, ok := u.User.Password(); ok {
+		return u.Redacted()
+	}
+	return s
+}
+
+func joinStrings[T fmt.Stringer](items []T) string {
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = it.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+var _ slog.LogValuer = Config{}
+var _ fmt.Stringer = Config{}
+var _ fmt.GoStringer = Config{}
+var _ error = (*ConfigError)(nil)
