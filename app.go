@@ -63,15 +63,36 @@ func (a *app) build(ctx context.Context) error {
 		return err
 	}
 	a.engine = bot.NewEngine(bot.Config{Model: client, Catalog: client, Tools: a.tools,
-		Threads: a.store, Events: a.store, Settings: a.store, DefaultModel: model,
-		SystemPrompt: a.cfg.SystemPrompt, BotName: a.cfg.BotName, MaxSteps: a.cfg.MaxSteps, Logger: a.log})
+		Threads: a.store, Events: a.store, Settings: a.store, Usage: a.store, Drafts: a.store,
+		DefaultModel: model, SystemPrompt: a.cfg.SystemPrompt, BotName: a.cfg.BotName, MaxSteps: a.cfg.MaxSteps,
+		Admins: principals(a.cfg.Admins), Approvers: principals(a.cfg.Approvers), SupportRoutes: routes(a.cfg.SupportRoutes),
+		ReminderAfter: a.cfg.ReminderAfter, Logger: a.log})
 	return nil
+}
+
+func principals(ps []Principal) []bot.Principal {
+	out := make([]bot.Principal, len(ps))
+	for i, p := range ps {
+		out[i] = bot.Principal{Platform: p.Platform, Kind: p.Kind, ID: p.ID}
+	}
+	return out
+}
+
+func routes(rs []Route) []bot.Route {
+	out := make([]bot.Route, len(rs))
+	for i, r := range rs {
+		out[i] = bot.Route{Platform: r.Platform, From: r.From, To: r.To}
+	}
+	return out
 }
 
 // buildTools registers the built-in tools the configuration enables.
 func buildTools(cfg Config, log *slog.Logger) (*tools.Registry, error) {
 	reg := tools.NewRegistry(tools.Options{Logger: log})
 	if cfg.OrdersAPIURL == "" && cfg.OrdersFile == "" {
+		if len(cfg.ToolsNeedingApproval) > 0 {
+			return nil, fmt.Errorf("KIMIBOT_TOOLS_APPROVAL names %v, but no tool is configured", cfg.ToolsNeedingApproval)
+		}
 		return reg, nil
 	}
 	lookup, err := tools.NewLookupOrder(tools.OrdersConfig{APIURL: cfg.OrdersAPIURL, APIToken: cfg.OrdersAPIToken,
@@ -81,6 +102,11 @@ func buildTools(cfg Config, log *slog.Logger) (*tools.Registry, error) {
 	}
 	if err := reg.Register(lookup); err != nil {
 		return nil, fmt.Errorf("register lookup_order: %w", err)
+	}
+	for _, name := range cfg.ToolsNeedingApproval {
+		if err := reg.SetNeedsApproval(name, true); err != nil {
+			return nil, fmt.Errorf("KIMIBOT_TOOLS_APPROVAL: %w", err)
+		}
 	}
 	return reg, nil
 }

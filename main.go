@@ -4,6 +4,7 @@
 //
 //	kimibot          run the bot on the platforms configured in the environment
 //	kimibot chat     talk to the bot in the terminal (same engine, database and tools)
+//	kimibot audit    export support desk decisions as JSON lines
 //	kimibot help     show this help
 package main
 
@@ -24,6 +25,8 @@ Usage:
   kimibot            run the bot on the platforms configured in the environment
   kimibot serve      the same
   kimibot chat       talk to the bot in the terminal (same engine, database and tools)
+  kimibot audit --since 2026-11-01
+                     export support desk decisions as JSON lines (stop the bot or use a copy of the database)
   kimibot help       show this help
 
 Configuration comes from environment variables; see README.md.
@@ -48,6 +51,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		mode = ModeServe
 	case "chat":
 		mode = ModeChat
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

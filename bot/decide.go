@@ -208,6 +208,9 @@ func (e *Engine) resumeTool(ctx context.Context, d conversation.Draft, approved 
 	ev := e.customerEvent(d)
 	review, _ := e.reviewChannel(ctx, ev.Thread)
 	t := e.newTurn(ctx, d.Thread, ev, p, review)
+	if err := e.openReply(ctx, t); err != nil {
+		return err
+	}
 	done := map[string]conversation.ToolRecord{}
 	for _, r := range d.ToolCalls {
 		if r.Result != "" {
@@ -236,9 +239,6 @@ func (e *Engine) resumeTool(ctx context.Context, d conversation.Draft, approved 
 		}); err != nil {
 			return err
 		}
-	}
-	if err := e.openReply(ctx, t); err != nil {
-		return err
 	}
 	paused, err := e.completeStep(ctx, t, *d.Step, done)
 	if err == nil && !paused {

@@ -132,6 +132,7 @@ type Engine struct {
 	inflight  int
 	waiters   []chan struct{}
 	wg        sync.WaitGroup
+	started   chan struct{}
 }
 
 type worker struct {
@@ -149,8 +150,13 @@ func NewEngine(cfg Config) *Engine {
 		base:      context.Background(),
 		platforms: map[string]Platform{},
 		workers:   map[conversation.ThreadKey]*worker{},
+		started:   make(chan struct{}),
 	}
 }
+
+// Started is closed once Run has registered its platforms and queued the
+// recovery of drafts interrupted by a restart.
+func (e *Engine) Started() <-chan struct{} { return e.started }
 
 // Register adds a platform whose events the engine will answer.
 // Run registers its platforms itself.
@@ -171,6 +177,8 @@ func (e *Engine) Run(ctx context.Context, ps ...Platform) error {
 	for _, p := range ps {
 		e.Register(p)
 	}
+	e.reconcile(ctx)
+	close(e.started)
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()

@@ -38,12 +38,12 @@ func lineDiff(a, b string) string {
 		case i < len(x) && j < len(y) && x[i] == y[j]:
 			out = append(out, "  "+x[i])
 			i, j = i+1, j+1
-		case j < len(y) && (i == len(x) || lcs[i][j+1] >= lcs[i+1][j]):
-			out = append(out, "+ "+y[j])
-			j++
-		default:
+		case i < len(x) && (j == len(y) || lcs[i+1][j] >= lcs[i][j+1]):
 			out = append(out, "- "+x[i])
 			i++
+		default:
+			out = append(out, "+ "+y[j])
+			j++
 		}
 	}
 	return strings.Join(out, "\n")
@@ -215,12 +215,11 @@ func (e *Engine) remind(ctx context.Context) {
 	}
 }
 
-// supervise reconciles drafts at start and then sends reminders until ctx ends.
+// supervise sends reminders until ctx ends.
 func (e *Engine) supervise(ctx context.Context, every time.Duration) {
 	if e.cfg.Drafts == nil {
 		return
 	}
-	e.reconcile(ctx)
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {

@@ -118,18 +118,26 @@ func (s *Store) UpdateDraft(ctx context.Context, id string, fn func(d *conversat
 }
 
 // DraftsByState returns the drafts in any of states, oldest Created first
-// (by ID among equals). It reads every stored draft.
+// (by ID among equals). It reads the state of every stored draft and decodes
+// in full only the matching ones.
 func (s *Store) DraftsByState(ctx context.Context, states ...conversation.DraftState) ([]conversation.Draft, error) {
 	var out []conversation.Draft
 	err := s.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDrafts).ForEach(func(k, v []byte) error {
+			var head struct {
+				State conversation.DraftState `json:"state"`
+			}
+			if err := json.Unmarshal(v, &head); err != nil {
+				return fmt.Errorf("decode draft %s: %w", k, err)
+			}
+			if !slices.Contains(states, head.State) {
+				return nil
+			}
 			var d conversation.Draft
 			if err := json.Unmarshal(v, &d); err != nil {
 				return fmt.Errorf("decode draft %s: %w", k, err)
 			}
-			if slices.Contains(states, d.State) {
-				out = append(out, d)
-			}
+			out = append(out, d)
 			return nil
 		})
 	})

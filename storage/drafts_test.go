@@ -130,30 +130,25 @@ func TestCreateDraft_Defaults(t *testing.T) {
 }
 
 func TestCreateDraft_Supersedes(t *testing.T) {
-	ctx := context.Background()
 	s := mustOpenDrafts(t)
-	old := newDraft("d1", threadA)
-	mustCreate(t, s.Store, old)
-	s.advance(time.Minute)
-	tool := newDraft("t1", threadA)
-	tool.Kind = conversation.DraftTool
 	sent := newDraft("d0", threadA)
 	sent.State = conversation.DraftSent
-	others := []conversation.Draft{tool, sent, newDraft("p1", threadAPrefix), newDraft("o1", "discord/G1/C1/5")}
-	for _, d := range others {
+	mustCreate(t, s.Store, sent)
+	s.advance(time.Minute)
+	old := newDraft("d1", threadA)
+	mustCreate(t, s.Store, old)
+	tool := newDraft("t1", threadA)
+	tool.Kind = conversation.DraftTool
+	others := []conversation.Draft{sent, tool, newDraft("p1", threadAPrefix), newDraft("o1", "discord/G1/C1/5")}
+	for _, d := range others[1:] {
 		mustCreate(t, s.Store, d)
-	}
-	// d0 was created sent, so it superseded d1 already; make d1 pending again
-	// to have a pending draft to supersede.
-	if _, err := s.UpdateDraft(ctx, "d1", func(d *conversation.Draft) (*conversation.AuditRecord, error) {
-		d.State, d.Decision = conversation.DraftPending, nil
-		return nil, nil
-	}); err != nil {
-		t.Fatal(err)
 	}
 	before := map[string]conversation.Draft{}
 	for _, d := range others {
 		before[d.ID] = mustDraft(t, s.Store, d.ID)
+		if d.ID != "d0" && before[d.ID].State != conversation.DraftPending {
+			t.Fatalf("fixture draft %s is %s", d.ID, before[d.ID].State)
+		}
 	}
 	auditBefore := len(mustAudit(t, s.Store, time.Time{}))
 
@@ -199,18 +194,23 @@ func TestCreateDraft_SupersedesSeveralOldestFirst(t *testing.T) {
 		d.State = conversation.DraftPending
 		return nil, nil
 	}
-	// Created out of ID order, then all made pending again.
-	for _, id := range []string{"c", "a", "b"} {
-		mustCreate(t, s.Store, newDraft(id, threadA))
+	// Created out of ID order, then all made pending again; "s" is created
+	// in another state and becomes pending only by an update.
+	for _, id := range []string{"s", "c", "a", "b"} {
+		d := newDraft(id, threadA)
+		if id == "s" {
+			d.State = conversation.DraftSending
+		}
+		mustCreate(t, s.Store, d)
 		s.advance(time.Second)
 	}
-	for _, id := range []string{"c", "a"} {
+	for _, id := range []string{"s", "c", "a"} {
 		if _, err := s.UpdateDraft(ctx, id, reopen); err != nil {
 			t.Fatal(err)
 		}
 	}
 	sup := mustCreate(t, s.Store, newDraft("z", threadA))
-	if got, want := ids(sup), []string{"c", "a", "b"}; !reflect.DeepEqual(got, want) {
+	if got, want := ids(sup), []string{"s", "c", "a", "b"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("superseded = %v, want %v (oldest first)", got, want)
 	}
 	pending, err := s.DraftsByState(ctx, conversation.DraftPending)

@@ -31,7 +31,8 @@ var migrations = []migration{
 // latestSchema is the schema version this binary writes.
 var latestSchema = migrations[len(migrations)-1].version
 
-// createBuckets is version 1: all top-level buckets.
+// createBuckets is version 1: the top-level buckets of threads, events,
+// settings and usage.
 func createBuckets(tx *bolt.Tx) error {
 	for _, name := range [][]byte{
 		bucketMeta, bucketThreads, bucketMessages, bucketRefs,

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,9 +55,14 @@ type Adapter struct {
 	limits  *limiter
 
 	connected atomic.Bool
-	closing   atomic.Bool
 	botID     atomic.Value // string
-	appID     atomic.Value // string
+
+	// gw coordinates reconnecting with the end of Run.
+	gw struct {
+		sync.Mutex
+		stopping     bool
+		reconnecting chan struct{}
+	}
 
 	channels channelCache
 	titles   titleCache
@@ -99,7 +105,6 @@ func New(cfg Config) (*Adapter, error) {
 	a.client = &http.Client{Timeout: 30 * time.Second, Transport: newTransport(http.DefaultTransport, api, a.limits)}
 	a.session = a.newSession("Bot " + token)
 	a.botID.Store("")
-	a.appID.Store("")
 	return a, nil
 }
 
@@ -111,7 +116,10 @@ func (a *Adapter) newSession(token string) *discordgo.Session {
 	s.StateEnabled = false
 	s.SyncEvents = true
 	s.ShouldRetryOnRateLimit = false
-	s.LogLevel = discordgo.LogError
+	// The adapter reconnects itself (see onDisconnect) and logs through
+	// slog; discordgo's logger writes to the standard logger.
+	s.ShouldReconnectOnError = false
+	s.LogLevel = -1
 	if a.cfg.ShardCount > 1 {
 		s.ShardID, s.ShardCount = a.cfg.ShardID, a.cfg.ShardCount
 	}
@@ -137,4 +145,20 @@ func (a *Adapter) threadsForbidden(channel string) bool {
 	a.noThreadsMu.Lock()
 	defer a.noThreadsMu.Unlock()
 	return a.noThreads[channel]
+}
+
+// InvitePermissions are the permissions the bot needs in a server: see
+// channels, read their history (replies quote it), send messages, start
+// public threads from mentions and write in threads.
+const InvitePermissions = discordgo.PermissionViewChannel | discordgo.PermissionReadMessageHistory |
+	discordgo.PermissionSendMessages | discordgo.PermissionCreatePublicThreads | discordgo.PermissionSendMessagesInThreads
+
+// InviteURL is the link that adds the bot to a server with the permissions
+// it needs and its slash commands.
+func InviteURL(applicationID string) string {
+	q := url.Values{}
+	q.Set("client_id", applicationID)
+	q.Set("scope", "bot applications.commands")
+	q.Set("permissions", strconv.FormatInt(InvitePermissions, 10))
+	return "https://discord.com/oauth2/authorize?" + q.Encode()
 }

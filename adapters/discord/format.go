@@ -67,6 +67,7 @@ type chunk struct {
 	open, body, close string
 }
 
+// String renders the chunk as a message.
 func (c chunk) String() string { return c.open + c.body + c.close }
 
 // reopen is the line that reopens fence at the start of a message.

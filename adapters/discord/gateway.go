@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -14,10 +15,10 @@ import (
 )
 
 // Run connects to the gateway and delivers events to h until ctx ends,
-// then closes the connection. After a dropped connection discordgo
-// reconnects by itself and resumes the session (op 6), so missed events
-// are replayed rather than lost; a replayed message has the same dedupe key
-// as the first delivery.
+// then closes the connection. After a dropped connection the adapter
+// reconnects and resumes the session (op 6), so that missed events are
+// replayed rather than lost; a replayed message has the same dedupe key
+// as its first delivery.
 func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	remove := a.addHandlers(ctx, h)
 	defer func() {
@@ -25,11 +26,20 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 			r()
 		}
 	}()
+	a.gw.Lock()
+	a.gw.stopping = false
+	a.gw.Unlock()
 	if err := a.open(ctx); err != nil {
 		return err
 	}
 	<-ctx.Done()
-	a.closing.Store(true)
+	a.gw.Lock()
+	a.gw.stopping = true
+	reconnecting := a.gw.reconnecting
+	a.gw.Unlock()
+	if reconnecting != nil {
+		<-reconnecting
+	}
 	a.connected.Store(false)
 	if err := a.session.Close(); err != nil {
 		a.log.Warn("close gateway", "err", err)
@@ -40,28 +50,76 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 // open connects, retrying with backoff until ctx ends. An invalid token or
 // a privileged intent that is not switched on cannot succeed by retrying.
 func (a *Adapter) open(ctx context.Context) error {
-	a.closing.Store(false)
 	backoff := time.Second
 	for {
 		err := a.session.Open()
 		if err == nil || errors.Is(err, discordgo.ErrWSAlreadyOpen) {
 			return nil
 		}
-		var closeErr *websocket.CloseError
-		status, _ := restCode(err)
-		switch {
-		case status == http.StatusUnauthorized, errors.As(err, &closeErr) && closeErr.Code == 4004:
-			return fmt.Errorf("open gateway: the bot token was rejected: %w", err)
-		case errors.As(err, &closeErr) && closeErr.Code == 4014:
-			return fmt.Errorf("open gateway: the Message Content intent is not enabled for this bot: %w", err)
-		case errors.As(err, &closeErr) && (closeErr.Code == 4010 || closeErr.Code == 4011):
-			return fmt.Errorf("open gateway: invalid sharding: %w", err)
+		if err := permanent(err); err != nil {
+			return err
 		}
 		a.log.Warn("open gateway failed, retrying", "err", err, "in", backoff)
 		if _, err := wait(ctx, backoff, nil); err != nil {
 			return nil
 		}
 		backoff = min(backoff*2, time.Minute)
+	}
+}
+
+// permanent returns an error explaining a connection failure that retrying
+// cannot fix, or nil.
+func permanent(err error) error {
+	var closeErr *websocket.CloseError
+	status, _ := restCode(err)
+	switch {
+	case status == http.StatusUnauthorized, errors.As(err, &closeErr) && closeErr.Code == 4004:
+		return fmt.Errorf("open gateway: the bot token was rejected: %w", err)
+	case errors.As(err, &closeErr) && closeErr.Code == 4014:
+		return fmt.Errorf("open gateway: the Message Content intent is not enabled for this bot: %w", err)
+	case errors.As(err, &closeErr) && (closeErr.Code == 4010 || closeErr.Code == 4011):
+		return fmt.Errorf("open gateway: invalid sharding: %w", err)
+	}
+	return nil
+}
+
+// onDisconnect starts reconnecting after a connection was lost. discordgo's
+// own reconnect loop is switched off: it cannot be stopped and would
+// outlive Run.
+func (a *Adapter) onDisconnect(ctx context.Context) {
+	a.connected.Store(false)
+	a.gw.Lock()
+	defer a.gw.Unlock()
+	if a.gw.stopping || a.gw.reconnecting != nil || ctx.Err() != nil {
+		return
+	}
+	done := make(chan struct{})
+	a.gw.reconnecting = done
+	go func() {
+		defer close(done)
+		a.reconnect(ctx)
+		a.gw.Lock()
+		a.gw.reconnecting = nil
+		a.gw.Unlock()
+	}()
+}
+
+// reconnect opens the connection again until it succeeds or ctx ends.
+// discordgo sends Resume since it keeps the session ID and sequence.
+func (a *Adapter) reconnect(ctx context.Context) {
+	backoff := 250 * time.Millisecond
+	for ctx.Err() == nil {
+		err := a.session.Open()
+		if err == nil || errors.Is(err, discordgo.ErrWSAlreadyOpen) {
+			a.log.Info("gateway reconnected")
+			return
+		}
+		a.log.Warn("reconnect gateway failed, retrying", "err", err, "in", backoff)
+		jitter := time.Duration(rand.Int64N(int64(backoff) / 2))
+		if _, err := wait(ctx, backoff/2+jitter, nil); err != nil {
+			return
+		}
+		backoff = min(backoff*2, 30*time.Second)
 	}
 }
 
@@ -73,7 +131,7 @@ func (a *Adapter) addHandlers(ctx context.Context, h bot.Handler) []func() {
 		s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { a.onReady(r) }),
 		s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Resumed) { a.log.Info("gateway session resumed") }),
 		s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Connect) { a.onConnect() }),
-		s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) { a.connected.Store(false) }),
+		s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) { a.onDisconnect(ctx) }),
 		s.AddHandler(func(_ *discordgo.Session, g *discordgo.GuildCreate) { a.onGuild(g.Guild) }),
 		s.AddHandler(func(_ *discordgo.Session, t *discordgo.ThreadCreate) { a.channels.putChannel(t.Channel) }),
 		s.AddHandler(func(_ *discordgo.Session, c *discordgo.ChannelCreate) { a.channels.putChannel(c.Channel) }),
@@ -86,21 +144,11 @@ func (a *Adapter) onReady(r *discordgo.Ready) {
 	if r.User != nil {
 		a.botID.Store(r.User.ID)
 	}
-	if r.Application != nil {
-		a.appID.Store(r.Application.ID)
-	}
 	a.log.Info("gateway ready", "bot", a.BotID(), "guilds", len(r.Guilds), "shard", r.Shard)
 }
 
-// onConnect marks the adapter ready. A connection made by discordgo's
-// reconnect loop after Run ended is closed again.
-func (a *Adapter) onConnect() {
-	if a.closing.Load() {
-		go a.session.Close()
-		return
-	}
-	a.connected.Store(true)
-}
+// onConnect marks the adapter ready.
+func (a *Adapter) onConnect() { a.connected.Store(true) }
 
 func (a *Adapter) onGuild(g *discordgo.Guild) {
 	if g == nil {

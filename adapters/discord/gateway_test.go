@@ -40,9 +40,8 @@ func TestRunIdentifies(t *testing.T) {
 			if (id.Shard == nil) != (tt.wantShard == nil) || (id.Shard != nil && *id.Shard != *tt.wantShard) {
 				t.Fatalf("shard = %v, want %v", id.Shard, tt.wantShard)
 			}
-			fake.WaitFor(t, "adapter ready", a.Ready)
-			if a.BotID() != fake.Bot().ID {
-				t.Fatalf("bot ID %q, want %q", a.BotID(), fake.Bot().ID)
+			if !a.Ready() || a.BotID() != fake.Bot().ID {
+				t.Fatalf("ready %v, bot ID %q; want ready as %q", a.Ready(), a.BotID(), fake.Bot().ID)
 			}
 		})
 	}
@@ -161,6 +160,23 @@ func TestRunResumesAfterDrop(t *testing.T) {
 	if count != 1 {
 		t.Fatalf("message before the drop delivered %d times, want 1", count)
 	}
+}
+
+func TestRunIdentifiesAgainWhenResumeIsRefused(t *testing.T) {
+	t.Parallel()
+	fake := MustFake(t, discordtest.Options{})
+	ada := fake.AddUser("ada", false)
+	dm := fake.DMChannel(ada.ID)
+	a := MustAdapter(t, fake, nil)
+	rec := newRecorder()
+	MustRun(t, a, fake, rec)
+	fake.ForgetSessions()
+	fake.WaitFor(t, "a new session", func() bool { return len(fake.Identifies()) == 2 && a.Ready() })
+	if rs := fake.Resumes(); len(rs) != 1 || rs[0].Accepted {
+		t.Fatalf("resumes = %+v, want one refused", rs)
+	}
+	m := fake.SendMessage(discordtest.Incoming{Channel: dm, Author: ada, Content: "still there?"})
+	rec.waitFor(t, "message on the new session", byMessage(m.ID))
 }
 
 func TestRunPassesReplaysWithSameDedupeKey(t *testing.T) {

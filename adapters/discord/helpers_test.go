@@ -38,8 +38,9 @@ func MustAdapter(tb testing.TB, fake *discordtest.Server, edit func(*Config)) *A
 	return a
 }
 
-// MustRun runs the adapter until the test ends and waits until its
-// gateway session is connected.
+// MustRun runs the adapter until the test ends and waits until it is
+// ready. (discordgo heartbeats right after handling READY, and every frame
+// wakes the fake's waiters.)
 func MustRun(tb testing.TB, a *Adapter, fake *discordtest.Server, h bot.Handler) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -52,6 +53,7 @@ func MustRun(tb testing.TB, a *Adapter, fake *discordtest.Server, h bot.Handler)
 		}
 	})
 	fake.WaitConnected(tb, 1)
+	fake.WaitFor(tb, "adapter ready", a.Ready)
 }
 
 // recorder is a bot.Handler that keeps the events it gets.

@@ -10,12 +10,17 @@ import (
 )
 
 // The global request budget. Discord allows 50 requests per second per bot
-// outside interaction routes; the adapter stays below that and keeps part
-// of it for the writes users wait for.
+// outside interaction routes; the adapter stays below that and keeps most
+// of it for the writes users wait for: intermediate edits may use 35 of
+// the 45, typing indicators 15.
 const (
 	globalLimit   = 45
-	globalReserve = 10
 	globalWindow  = time.Second
+	globalEdits   = 35
+	globalTypings = 15
+	// inflightPoll is the wait when the budget is held by requests still
+	// in flight.
+	inflightPoll = 20 * time.Millisecond
 )
 
 // pace says how a request may wait for its bucket.
@@ -24,11 +29,36 @@ type pace struct {
 	// use a bucket's whole budget. Other edits spread the budget over the
 	// time to the reset and leave one request for the final edit.
 	urgent func() bool
+	// first marks the first message of an answer, which goes before any
+	// other request when the global budget is short.
+	first bool
 	// hurry is closed when a waiting request becomes urgent.
 	hurry <-chan struct{}
 }
 
 func (p pace) isUrgent() bool { return p.urgent != nil && p.urgent() }
+
+// The priorities of the global budget, highest first.
+const (
+	prioFirst = iota
+	prioUrgent
+	prioEdit
+	prioTyping
+	numPrio
+)
+
+// globalShare is the part of the global budget each priority may use.
+var globalShare = [numPrio]int{globalLimit, globalLimit, globalEdits, globalTypings}
+
+func (p pace) priority() int {
+	switch {
+	case p.first:
+		return prioFirst
+	case p.isUrgent():
+		return prioUrgent
+	}
+	return prioEdit
+}
 
 // urgentPace is the pace of requests that go out as soon as allowed.
 var urgentPace = pace{urgent: func() bool { return true }}
@@ -37,12 +67,19 @@ var urgentPace = pace{urgent: func() bool { return true }}
 // rate-limit headers. Requests to one bucket go one at a time, so the state
 // learned from each response is current when the next one is sent.
 type limiter struct {
-	mu          sync.Mutex
-	routeHash   map[string]string
-	buckets     map[string]*bucket
-	created     int
+	mu        sync.Mutex
+	routeHash map[string]string
+	buckets   map[string]*bucket
+	created   int
+	// A request holds a global slot from when it is let go until a
+	// window after its response: Discord counts arrivals, which fall in
+	// between, so no Discord window can see more than the budget.
+	inflight    int
 	global      []time.Time
 	globalUntil time.Time
+	// waiting counts the requests of each priority waiting for the global
+	// budget; lower priorities leave that many slots to them.
+	waiting [numPrio]int
 }
 
 // bucket is what the adapter knows of one Discord rate-limit bucket.
@@ -111,22 +148,68 @@ func (l *limiter) acquire(ctx context.Context, route, major string, p pace) (rel
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	release = func() { <-b.sem }
-	hurry := p.hurry
+	hurry, waitingAt := p.hurry, -1
 	for {
 		l.mu.Lock()
-		d := l.bucketDelayLocked(b, time.Now(), p.isUrgent())
-		if d <= 0 && !isWebhookRoute(route) {
-			d = l.globalDelayLocked(time.Now(), p.isUrgent())
-		}
+		d := l.delayLocked(b, route, p, &waitingAt)
 		l.mu.Unlock()
 		if d <= 0 {
-			return release, nil
+			return l.releaser(b, !isWebhookRoute(route)), nil
 		}
 		if hurry, err = wait(ctx, d, hurry); err != nil {
-			release()
+			l.mu.Lock()
+			if waitingAt >= 0 {
+				l.waiting[waitingAt]--
+			}
+			l.mu.Unlock()
+			<-b.sem
 			return nil, err
 		}
+	}
+}
+
+// delayLocked is how long a request must still wait for its bucket and
+// the global budget; at 0 it has taken a global slot. waitingAt is the
+// priority the request is counted as waiting at, or -1.
+func (l *limiter) delayLocked(b *bucket, route string, p pace, waitingAt *int) time.Duration {
+	now := time.Now()
+	if d := l.bucketDelayLocked(b, now, p.isUrgent()); d > 0 || isWebhookRoute(route) {
+		return d
+	}
+	if *waitingAt >= 0 {
+		l.waiting[*waitingAt]--
+		*waitingAt = -1
+	}
+	prio := p.priority()
+	d := l.globalDelayLocked(now, l.shareLocked(prio))
+	if d > 0 {
+		*waitingAt = prio
+		l.waiting[prio]++
+	}
+	return d
+}
+
+// shareLocked is the part of the global budget a priority may use now:
+// its share less the requests of higher priorities waiting for one.
+func (l *limiter) shareLocked(prio int) int {
+	share := globalShare[prio]
+	for p := range prio {
+		share -= l.waiting[p]
+	}
+	return share
+}
+
+// releaser returns the function that ends a request: it frees the bucket
+// and starts the global slot's window.
+func (l *limiter) releaser(b *bucket, global bool) func() {
+	return func() {
+		if global {
+			l.mu.Lock()
+			l.inflight--
+			l.global = append(l.global, time.Now())
+			l.mu.Unlock()
+		}
+		<-b.sem
 	}
 }
 
@@ -142,11 +225,11 @@ func (l *limiter) try(route, major string) (release func(), ok bool) {
 		return nil, false
 	}
 	now := time.Now()
-	if l.bucketDelayLocked(b, now, false) > 0 || l.globalDelayLocked(now, false) > 0 {
+	if l.bucketDelayLocked(b, now, false) > 0 || l.globalDelayLocked(now, l.shareLocked(prioTyping)) > 0 {
 		<-b.sem
 		return nil, false
 	}
-	return func() { <-b.sem }, true
+	return l.releaser(b, true), true
 }
 
 // wait sleeps for d, or until hurry is closed (then it returns a nil hurry).
@@ -177,9 +260,9 @@ func (l *limiter) bucketDelayLocked(b *bucket, now time.Time, urgent bool) time.
 	return 0
 }
 
-// globalDelayLocked is how long a request must wait for the global budget;
-// when it need not wait, the request is counted.
-func (l *limiter) globalDelayLocked(now time.Time, urgent bool) time.Duration {
+// globalDelayLocked is how long a request allowed limit slots of the
+// global budget must wait; when it need not wait, it takes a slot.
+func (l *limiter) globalDelayLocked(now time.Time, limit int) time.Duration {
 	if now.Before(l.globalUntil) {
 		return l.globalUntil.Sub(now)
 	}
@@ -188,15 +271,18 @@ func (l *limiter) globalDelayLocked(now time.Time, urgent bool) time.Duration {
 		i++
 	}
 	l.global = l.global[i:]
-	limit := globalLimit
-	if !urgent {
-		limit -= globalReserve
-	}
-	if len(l.global) < limit {
-		l.global = append(l.global, now)
+	excess := l.inflight + len(l.global) - limit + 1
+	switch {
+	case limit <= 0:
+		return inflightPoll
+	case excess <= 0:
+		l.inflight++
 		return 0
+	case excess <= len(l.global):
+		return l.global[excess-1].Add(globalWindow).Sub(now)
 	}
-	return l.global[len(l.global)-limit].Add(globalWindow).Sub(now)
+	// Only requests in flight hold the budget: look again shortly.
+	return inflightPoll
 }
 
 // observe learns a bucket's state from a response's headers.

@@ -436,3 +436,35 @@ func TestReplySendsNoPings(t *testing.T) {
 		}
 	}
 }
+
+func TestReplyCreatesAndEditsShareTheChannelBucket(t *testing.T) {
+	t.Parallel()
+	const window = time.Second
+	fake := MustFake(t, discordtest.Options{MessageLimit: 5, MessageWindow: window})
+	a := MustAdapter(t, fake, nil)
+	to, ch := dmTarget(fake)
+	ctx := context.Background()
+	r, _ := a.Reply(ctx, to)
+	// Each step passes a 2,000-character boundary: an edit finalising one
+	// message and a create starting the next, seven writes in all.
+	line := strings.Repeat("x", 99) + "\n"
+	var text strings.Builder
+	for i := 1; i <= 4; i++ {
+		chunk := strings.Repeat(line, 19)
+		text.WriteString(chunk)
+		if err := r.Append(ctx, chunk); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		fake.WaitFor(t, "message", func() bool { return len(fake.BotMessages(ch)) == i })
+	}
+	if _, err := r.Finish(ctx, bot.Footer{}); err != nil {
+		t.Fatalf("finish: %v", err)
+	}
+	checkMessages(t, text.String(), contents(fake, ch))
+	if n := fake.Stats().RateLimited; n != 0 {
+		t.Fatalf("got %d 429s: creates and edits must be paced together", n)
+	}
+	if n, _ := fake.MaxWrites(window); n > 5 {
+		t.Fatalf("%d writes within %v", n, window)
+	}
+}

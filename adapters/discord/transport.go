@@ -31,8 +31,10 @@ func newTransport(base http.RoundTripper, api *url.URL, limits *limiter) *transp
 
 // RoundTrip implements http.RoundTripper.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	raw := req.URL.String()
+	api := strings.HasPrefix(raw, t.from) || strings.HasPrefix(raw, t.to.String())
 	route, major := routeOf(req.Method, req.URL.Path)
-	if raw := req.URL.String(); strings.HasPrefix(raw, t.from) {
+	if strings.HasPrefix(raw, t.from) {
 		u, err := t.to.Parse(strings.TrimPrefix(raw, t.from))
 		if err != nil {
 			return nil, err
@@ -41,7 +43,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.URL, req.Host = u, u.Host
 	}
 	resp, err := t.base.RoundTrip(req)
-	if err == nil && route != "" {
+	if err == nil && api && route != "" {
 		t.limits.observe(route, major, resp.StatusCode, resp.Header, time.Now())
 	}
 	return resp, err

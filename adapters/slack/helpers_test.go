@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -26,7 +27,7 @@ func MustAdapter(tb testing.TB, fake *slacktest.Server, configure func(*Config))
 	cfg.APIURL = fake.APIURL()
 	cfg.MinEditInterval = 10 * time.Millisecond
 	cfg.RetryWait = 1100 * time.Millisecond
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Logger = slog.New(slog.NewTextHandler(testLogOut(), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -95,16 +96,19 @@ func MustRun(tb testing.TB, a *Adapter, h bot.Handler) {
 			tb.Errorf("run: %v", err)
 		}
 	})
-	// Readiness has no event to wait on: poll it, with a deadline.
-	deadline := time.After(10 * time.Second)
+	waitReady(tb, a)
+}
+
+// waitReady waits until the adapter reports ready. Readiness has no event
+// to wait on, so this polls it, with a deadline.
+func waitReady(tb testing.TB, a *Adapter) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
 	for !a.Ready() {
-		select {
-		case err := <-done:
-			tb.Fatalf("run ended early: %v", err)
-		case <-deadline:
+		if time.Now().After(deadline) {
 			tb.Fatal("adapter never became ready")
-		case <-time.After(5 * time.Millisecond):
 		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -209,3 +213,5 @@ func clip(s string) string {
 	}
 	return s
 }
+
+func testLogOut() io.Writer { return os.Stderr }

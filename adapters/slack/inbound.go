@@ -139,16 +139,22 @@ func userEvent(self identity, team, eventID string, f msgFields) bot.Event {
 }
 
 // translateCommand turns a /kimi command into an event, if it asks for one,
-// and returns the ephemeral text that acknowledges it.
+// and returns the ephemeral text that acknowledges it. Slack sends slash
+// commands without the thread they were typed in, so "/kimi new" resets the
+// DM conversation; in a channel every new mention already starts a fresh
+// thread, which the answer explains.
 func translateCommand(cmd slack.SlashCommand) (bot.Event, bool, string) {
 	sub, _, _ := strings.Cut(strings.TrimSpace(cmd.Text), " ")
 	switch strings.ToLower(sub) {
 	case "new":
+		if !isDM(cmd.ChannelID, "") {
+			return bot.Event{}, false, newInChannelText
+		}
 		return bot.Event{
 			Kind:       bot.EventReset,
 			DedupeKeys: []string{"slack:command:" + cmd.TriggerID},
 			Thread: bot.ThreadRef{Platform: platformName, Workspace: cmd.TeamID,
-				Channel: cmd.ChannelID, DM: isDM(cmd.ChannelID, "")},
+				Channel: cmd.ChannelID, DM: true},
 			User:      bot.User{ID: cmd.UserID, Name: cmd.UserName},
 			Text:      cmd.Text,
 			Addressed: true,
@@ -159,6 +165,9 @@ func translateCommand(cmd slack.SlashCommand) (bot.Event, bool, string) {
 	}
 	return bot.Event{}, false, "`/kimi " + sub + "` is coming soon.\n" + helpText
 }
+
+const newInChannelText = "In channels every mention of me starts a new thread, with a fresh conversation. " +
+	"To make me leave a thread, react with :hand: to one of its messages."
 
 const helpText = "Mention me in a channel and I answer in a thread; keep talking there without mentioning me. " +
 	"DM me for a private conversation. React with :hand: to a message of a thread to make me leave it.\n" +

@@ -124,8 +124,8 @@ func TestTranslateCommand(t *testing.T) {
 		wantEvent bool
 		wantText  string
 	}{
-		{"OKNew", "new", "C1", true, "Starting a new conversation."},
 		{"OKNewInDM", " NEW ", "D1", true, "Starting a new conversation."},
+		{"OKNewInChannelExplains", "new", "C1", false, newInChannelText},
 		{"OKHelp", "", "C1", false, helpText},
 		{"OKLater", "models", "C1", false, "`/kimi models` is coming soon.\n" + helpText},
 	}
@@ -139,7 +139,7 @@ func TestTranslateCommand(t *testing.T) {
 			if !ok {
 				return
 			}
-			wantThread := bot.ThreadRef{Platform: "slack", Workspace: "T0KIMI", Channel: tt.channel, DM: tt.channel[0] == 'D'}
+			wantThread := bot.ThreadRef{Platform: "slack", Workspace: "T0KIMI", Channel: tt.channel, DM: true}
 			if ev.Kind != bot.EventReset || ev.Thread != wantThread || ev.User.ID != "U1" || ev.DedupeKeys[0] != "slack:command:trig-1" {
 				t.Fatalf("event = %+v", ev)
 			}

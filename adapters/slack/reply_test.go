@@ -35,10 +35,11 @@ func MustReply(tb testing.TB, a *Adapter, to bot.ReplyTarget) bot.Reply {
 }
 
 // appendAndWait appends each chunk and waits until the thread shows the
-// text so far, so that every chunk becomes a visible state.
-func appendAndWait(tb testing.TB, ctx context.Context, fake *slacktest.Server, r bot.Reply, to bot.ReplyTarget, chunks ...string) {
+// text so far (prior and the chunks), so that every chunk becomes a
+// visible state.
+func appendAndWait(tb testing.TB, ctx context.Context, fake *slacktest.Server, r bot.Reply, to bot.ReplyTarget, prior string, chunks ...string) {
 	tb.Helper()
-	var text string
+	text := prior
 	for _, c := range chunks {
 		if err := r.Append(ctx, c); err != nil {
 			tb.Fatalf("append: %v", err)
@@ -58,7 +59,7 @@ func TestReplyStreamsNatively(t *testing.T) {
 	if err := fake.Wait(ctx, func() bool { return len(fake.Statuses("C1", to.Thread.Thread)) == 1 }); err != nil {
 		t.Fatal(err)
 	}
-	appendAndWait(t, ctx, fake, r, to, "Hello", ", wor", "ld!")
+	appendAndWait(t, ctx, fake, r, to, "", "Hello", ", wor", "ld!")
 	refs, err := r.Finish(ctx, testFooter)
 	if err != nil {
 		t.Fatal(err)
@@ -98,7 +99,7 @@ func TestReplyPostsAndUpdatesWithoutStreaming(t *testing.T) {
 	r := MustReply(t, a, to)
 
 	waitThread(t, ctx, fake, "C1", to.Thread.Thread, shows("_thinking…_"))
-	appendAndWait(t, ctx, fake, r, to, "Let me check.")
+	appendAndWait(t, ctx, fake, r, to, "", "Let me check.")
 	if err := r.Status(ctx, "looking up order A1001"); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestReplyPostsAndUpdatesWithoutStreaming(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	appendAndWait(t, ctx, fake, r, to, " It shipped.")
+	appendAndWait(t, ctx, fake, r, to, "Let me check.", " It shipped.")
 	if _, err := r.Finish(ctx, testFooter); err != nil {
 		t.Fatal(err)
 	}
@@ -131,12 +132,12 @@ func TestReplyInDMShowsStatusInMessage(t *testing.T) {
 	r := MustReply(t, a, to)
 
 	waitThread(t, ctx, fake, "D1", "", shows("_thinking…_"))
-	appendAndWait(t, ctx, fake, r, to, "Checking.")
+	appendAndWait(t, ctx, fake, r, to, "", "Checking.")
 	if err := r.Status(ctx, "looking up order A1001"); err != nil {
 		t.Fatal(err)
 	}
 	waitThread(t, ctx, fake, "D1", "", shows("Checking.\n\n_looking up order A1001…_"))
-	appendAndWait(t, ctx, fake, r, to, " Shipped.")
+	appendAndWait(t, ctx, fake, r, to, "Checking.", " Shipped.")
 	if _, err := r.Finish(ctx, testFooter); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestReplyFallsBackWhenStreamingRefused(t *testing.T) {
 	for i, thread := range []string{"1700000000.000100", "1700000000.000200"} {
 		to := threadTarget("C1", thread)
 		r := MustReply(t, a, to)
-		appendAndWait(t, ctx, fake, r, to, "answer ", fmt.Sprint(i))
+		appendAndWait(t, ctx, fake, r, to, "", "answer ", fmt.Sprint(i))
 		if _, err := r.Finish(ctx, bot.Footer{}); err != nil {
 			t.Fatal(err)
 		}
@@ -189,7 +190,7 @@ func TestReplyFail(t *testing.T) {
 			ctx, to := testContext(t), threadTarget("C1", "1700000000.000100")
 			r := MustReply(t, a, to)
 			if tt.text != "" {
-				appendAndWait(t, ctx, fake, r, to, tt.text)
+				appendAndWait(t, ctx, fake, r, to, "", tt.text)
 			}
 			if err := r.Fail(ctx, "The model is unavailable."); err != nil {
 				t.Fatal(err)
@@ -389,5 +390,38 @@ func TestConcurrentRepliesShareTheBudget(t *testing.T) {
 	}
 	if v := fake.Violations(); len(v) != 0 {
 		t.Fatalf("violations: %+v", v)
+	}
+}
+
+// TestReplyFinishRightAfterAppend ends many replies at once while their
+// text is still on its way, in both modes: every one must end complete.
+func TestReplyFinishRightAfterAppend(t *testing.T) {
+	for _, native := range []bool{true, false} {
+		t.Run(fmt.Sprint("native=", native), func(t *testing.T) {
+			fake := slacktest.Start(t, slacktest.Options{})
+			a := MustAdapter(t, fake, func(c *Config) { c.NativeStreaming, c.Footer = native, true })
+			ctx := testContext(t)
+			var wg sync.WaitGroup
+			for i := range 40 {
+				wg.Go(func() {
+					to := threadTarget(fmt.Sprintf("C%d", i), "1700000000.000100")
+					r := MustReply(t, a, to)
+					for j := range 3 {
+						_ = r.Append(ctx, fmt.Sprint(j))
+						_ = r.Status(ctx, "working")
+					}
+					if _, err := r.Finish(ctx, testFooter); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			for i := range 40 {
+				msgs := fake.Thread(fmt.Sprintf("C%d", i), "1700000000.000100")
+				if len(msgs) != 1 || msgs[0].Shown() != "012" || msgs[0].Footer != testFooterLine {
+					t.Fatalf("reply %d shows %+v", i, msgs)
+				}
+			}
+		})
 	}
 }

@@ -64,7 +64,9 @@ func (a *Adapter) onSocketEvent(ctx context.Context, sm *socketmode.Client, ev s
 		a.ready.Store(true)
 	case socketmode.EventTypeConnectionError, socketmode.EventTypeInvalidAuth:
 		a.ready.Store(false)
-		a.log.Warn("socket mode connection failed", "type", ev.Type, "detail", ev.Data)
+		if ctx.Err() == nil {
+			a.log.Warn("socket mode connection failed", "type", ev.Type, "detail", ev.Data)
+		}
 	case socketmode.EventTypeEventsAPI:
 		outer, _ := ev.Data.(slackevents.EventsAPIEvent)
 		if err := a.onEventsAPI(ctx, outer); err != nil {

@@ -250,30 +250,22 @@ func (r *reply) settle() {
 }
 
 // sync takes steps until Slack shows the current state. It reports true
-// once the reply has ended and is fully shown.
+// once the reply has ended and is fully shown: the end must have been seen
+// before a pass that found nothing left to do.
 func (r *reply) sync() (bool, error) {
 	for {
-		var progressed bool
-		var err error
-		if r.native {
-			progressed, err = r.stepNative()
-		} else {
-			progressed, err = r.stepPosted()
-		}
+		ended := r.snap().end != nil
+		progressed, err := r.step()
 		if err != nil {
 			return false, err
 		}
 		if progressed {
 			continue
 		}
-		if progressed, err = r.stepStatus(); err != nil || progressed {
-			if err != nil {
-				return false, err
+		if !ended {
+			if r.snap().end != nil {
+				continue
 			}
-			continue
-		}
-		s := r.snap()
-		if s.end == nil {
 			return false, nil
 		}
 		r.mu.Lock()
@@ -283,6 +275,21 @@ func (r *reply) sync() (bool, error) {
 		r.mu.Unlock()
 		return true, nil
 	}
+}
+
+// step takes the next step for the text, or else for the status.
+func (r *reply) step() (bool, error) {
+	var progressed bool
+	var err error
+	if r.native {
+		progressed, err = r.stepNative()
+	} else {
+		progressed, err = r.stepPosted()
+	}
+	if err != nil || progressed {
+		return progressed, err
+	}
+	return r.stepStatus()
 }
 
 // stepStatus shows the current status with assistant.threads.setStatus,

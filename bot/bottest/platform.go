@@ -23,6 +23,10 @@ type Platform struct {
 	files    map[string][]byte
 	msgSeq   int
 	replyErr error
+	cards    []*CardState
+	posts    []Posted
+	postErr  error
+	groups   map[string][]string
 }
 
 var (
@@ -32,7 +36,8 @@ var (
 
 // NewPlatform returns a fake platform with the given name.
 func NewPlatform(name string) *Platform {
-	return &Platform{name: name, started: make(chan struct{}), changed: make(chan struct{}), files: map[string][]byte{}}
+	return &Platform{name: name, started: make(chan struct{}), changed: make(chan struct{}), files: map[string][]byte{},
+		groups: map[string][]string{}}
 }
 
 // Name returns the platform name.

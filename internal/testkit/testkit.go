@@ -99,7 +99,7 @@ func (s *Stack) start(tb testing.TB, p bot.Platform) {
 		tb.Fatalf("register lookup_order: %v", err)
 	}
 	cfg := bot.Config{Model: client, Catalog: client, Tools: reg, Threads: store, Events: store, Settings: store,
-		DefaultModel: s.opts.Model, Logger: s.opts.Logger}
+		Usage: store, Drafts: store, DefaultModel: s.opts.Model, Logger: s.opts.Logger}
 	if s.opts.Configure != nil {
 		s.opts.Configure(&cfg)
 	}
@@ -108,6 +108,11 @@ func (s *Stack) start(tb testing.TB, p bot.Platform) {
 	s.cancel, s.done = cancel, make(chan error, 1)
 	go func() { s.done <- s.Engine.Run(ctx, p) }()
 	tb.Cleanup(func() { s.Stop(tb) })
+	select {
+	case <-s.Engine.Started():
+	case err := <-s.done:
+		tb.Fatalf("engine stopped at start: %v", err)
+	}
 }
 
 // Stop stops the engine and closes the database; it is safe to call twice.

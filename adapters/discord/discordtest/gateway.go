@@ -414,6 +414,17 @@ func (s *Server) DropConnection() int {
 	return n
 }
 
+// ForgetSessions drops every connection and forgets the sessions, as when
+// they expired: a Resume is then answered with Invalid Session (op 9).
+func (s *Server) ForgetSessions() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.abortAllLocked()
+	s.gw.sessions = map[string]*session{}
+	s.gw.order = nil
+	s.bumpLocked()
+}
+
 // Identifies returns the Identify payloads received, in order.
 func (s *Server) Identifies() []Identify {
 	s.mu.Lock()

@@ -8,9 +8,9 @@ package discordtest
 
 import (
 	"io"
-	"slices"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
