@@ -43,7 +43,10 @@ func BenchmarkConcurrentConversations(b *testing.B) {
 		}}
 	})
 	var overheads []time.Duration
-	var heapPerStream, allocsPerToken float64
+	var heapPerStream, enginePerStream, allocsPerToken float64
+	old := runtime.MemProfileRate
+	runtime.MemProfileRate = 512
+	defer func() { runtime.MemProfileRate = old }()
 	b.ResetTimer()
 	for i := range b.N {
 		mu.Lock()
@@ -51,6 +54,7 @@ func BenchmarkConcurrentConversations(b *testing.B) {
 		mu.Unlock()
 		r := runWave(b, h, i, convs, hold)
 		heapPerStream += r.heapPerStream
+		enginePerStream += r.enginePerStream
 		allocsPerToken += r.allocs / float64(convs*tokens)
 		for _, rep := range r.replies {
 			id := rep.text
@@ -65,6 +69,7 @@ func BenchmarkConcurrentConversations(b *testing.B) {
 	b.ReportMetric(ms(overheads[len(overheads)/2]), "first-token-p50-ms")
 	b.ReportMetric(ms(overheads[len(overheads)*99/100]), "first-token-p99-ms")
 	b.ReportMetric(heapPerStream/float64(b.N), "heap-B/stream")
+	b.ReportMetric(enginePerStream/float64(b.N), "client-heap-B/stream")
 	b.ReportMetric(allocsPerToken/float64(b.N), "allocs/token")
 }
 
@@ -78,9 +83,10 @@ type waveReply struct {
 }
 
 type waveResult struct {
-	replies       []waveReply
-	heapPerStream float64
-	allocs        float64
+	replies         []waveReply
+	heapPerStream   float64
+	enginePerStream float64
+	allocs          float64
 }
 
 // runWave starts convs conversations, measures the heap while every stream
@@ -89,6 +95,7 @@ func runWave(b *testing.B, h *harness, wave, convs int, hold chan struct{}) wave
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	before := memStats()
+	fakeBefore := fakeServerHeap()
 	start := len(h.p.Replies())
 	for c := range convs {
 		id := fmt.Sprintf("w%d-c%d", wave, c)
@@ -101,13 +108,16 @@ func runWave(b *testing.B, h *harness, wave, convs int, hold chan struct{}) wave
 		b.Fatal(err)
 	}
 	active := memStats()
+	fakeActive := fakeServerHeap()
 	close(hold)
 	done, err := h.p.WaitDone(ctx, start+convs)
 	if err != nil {
 		b.Fatal(err)
 	}
 	after := memStats()
-	res := waveResult{heapPerStream: float64(int64(active.HeapAlloc)-int64(before.HeapAlloc)) / float64(convs),
+	total := float64(int64(active.HeapAlloc) - int64(before.HeapAlloc))
+	fake := float64(fakeActive - fakeBefore)
+	res := waveResult{heapPerStream: total / float64(convs), enginePerStream: (total - fake) / float64(convs),
 		allocs: float64(after.Mallocs - before.Mallocs)}
 	for _, r := range done[start:] {
 		if r.Failure() != "" {
@@ -123,4 +133,42 @@ func memStats() runtime.MemStats {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m
+}
+
+// fakeServerHeap estimates the live heap allocated by the fake Kimi server
+// (kimitest and the net/http server connections serving it), from the
+// heap profile, so that it can be taken out of the per-stream figure.
+func fakeServerHeap() int64 {
+	runtime.GC()
+	runtime.GC()
+	var recs []runtime.MemProfileRecord
+	n, _ := runtime.MemProfile(nil, true)
+	for {
+		recs = make([]runtime.MemProfileRecord, n+50)
+		var ok bool
+		if n, ok = runtime.MemProfile(recs, true); ok {
+			recs = recs[:n]
+			break
+		}
+	}
+	var total int64
+	for _, r := range recs {
+		if inFakeServer(r.Stack()) {
+			total += r.InUseBytes()
+		}
+	}
+	return total
+}
+
+func inFakeServer(stack []uintptr) bool {
+	frames := runtime.CallersFrames(stack)
+	for {
+		f, more := frames.Next()
+		if strings.Contains(f.Function, "kimitest.") || strings.Contains(f.Function, "net/http.(*conn).serve") {
+			return true
+		}
+		if !more {
+			return false
+		}
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -39,6 +40,9 @@ func (a *Adapter) call(ctx context.Context, method, endpoint string, p pace, fn 
 		}
 		err = fn(discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false))
 		release()
+		if err != nil && isWebhookRoute(route) && major != "" {
+			err = redacted{err: err, secret: major}
+		}
 		var rl *discordgo.RateLimitError
 		switch {
 		case err == nil:
@@ -57,6 +61,17 @@ func (a *Adapter) call(ctx context.Context, method, endpoint string, p pace, fn 
 		}
 	}
 }
+
+// redacted hides an interaction or webhook token that an error's message
+// carries in a request URL.
+type redacted struct {
+	err    error
+	secret string
+}
+
+func (r redacted) Error() string { return strings.ReplaceAll(r.err.Error(), r.secret, "[token]") }
+
+func (r redacted) Unwrap() error { return r.err }
 
 // transient reports whether a failed request may succeed if sent again.
 func transient(ctx context.Context, err error) bool {

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -135,13 +136,10 @@ func (s *stream) Finish(ctx context.Context, f bot.Footer) ([]bot.MsgRef, error)
 	}
 	select {
 	case <-s.done:
+		return s.refs(), s.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if s.err != nil {
-		return s.refs(), s.err
-	}
-	return s.refs(), nil
 }
 
 // Fail ends the answer with an italic error line after the text so far.
@@ -210,14 +208,13 @@ func (s *stream) run(ctx context.Context) {
 				return
 			}
 			if err := s.idle(ctx); err != nil {
-				s.setErr(err)
+				s.setErr(fmt.Errorf("write answer: %w", err))
 				return
 			}
 			continue
 		}
 		if err := s.send(ctx, w); err != nil && !errors.Is(err, errStale) {
-			s.setErr(err)
-			s.log.Error("write answer", "err", err)
+			s.setErr(fmt.Errorf("write answer in channel %s: %w", s.dest.channel, err))
 			return
 		}
 	}

@@ -27,7 +27,7 @@ type sseBody struct {
 }
 
 func newSSEBody(rc io.ReadCloser, wd *watchdog, cancel context.CancelFunc) *sseBody {
-	return &sseBody{rc: rc, r: bufio.NewReaderSize(rc, 16<<10), wd: wd, cancel: cancel, blank: true}
+	return &sseBody{rc: rc, r: bufio.NewReaderSize(rc, 4<<10), wd: wd, cancel: cancel, blank: true}
 }
 
 // Read hands out the filtered lines.

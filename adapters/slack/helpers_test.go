@@ -214,4 +214,11 @@ func clip(s string) string {
 	return s
 }
 
-func testLogOut() io.Writer { return os.Stderr }
+// testLogOut is where test adapters and stacks log: nowhere, unless
+// KIMIBOT_TEST_LOG is set.
+func testLogOut() io.Writer {
+	if os.Getenv("KIMIBOT_TEST_LOG") != "" {
+		return os.Stderr
+	}
+	return io.Discard
+}

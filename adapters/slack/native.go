@@ -52,7 +52,11 @@ func (r *reply) stepNative() (bool, error) {
 	if err := r.waitEditInterval(); err != nil {
 		return false, err
 	}
-	err := r.a.call(r.ctx, r.ws.append, "chat.appendStream", func(ctx context.Context) error {
+	// The append budget is shared by every stream in the workspace, so the
+	// wait can be long; once the message is complete, chat.stopStream
+	// carries the text instead and the slot goes back.
+	complete := &stopper{wake: r.wake, stop: func() bool { return r.planNative(r.snap()).complete }}
+	_, err := r.a.callUnless(r.ctx, r.ws.append, "chat.appendStream", complete, func(ctx context.Context) error {
 		s := r.snap()
 		q := r.planNative(s)
 		if q.complete || q.upto <= r.sent {

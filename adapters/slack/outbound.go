@@ -20,23 +20,34 @@ const maxServerRetries = 5
 // pacer, and with it every call of that method in the workspace, until the
 // retry time; a 429 without a usable Retry-After waits RetryWait, doubling.
 func (a *Adapter) call(ctx context.Context, p *pacer, method string, build func(context.Context) error) error {
+	_, err := a.callUnless(ctx, p, method, nil, build)
+	return err
+}
+
+// callUnless is call, except that it gives up before sending, and reports
+// false, once stop says the call is no longer needed.
+func (a *Adapter) callUnless(ctx context.Context, p *pacer, method string, stop *stopper, build func(context.Context) error) (bool, error) {
 	unusable := 0
 	for attempt := 1; ; attempt++ {
-		if err := p.wait(ctx); err != nil {
-			return fmt.Errorf("%s: %w", method, err)
+		ok, err := p.waitUnless(ctx, stop)
+		if err != nil {
+			return false, fmt.Errorf("%s: %w", method, err)
 		}
-		err := build(ctx)
+		if !ok {
+			return false, nil
+		}
+		err = build(ctx)
 		if err == nil {
-			return nil
+			return true, nil
 		}
 		wait, limited, retry := a.retryWait(err, attempt, &unusable)
 		if !retry || ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", method, err)
+			return false, fmt.Errorf("%s: %w", method, err)
 		}
 		a.log.Debug("slack call will be retried", "method", method, "err", err, "wait", wait)
 		if !limited {
 			if err := sleep(ctx, wait); err != nil {
-				return fmt.Errorf("%s: %w", method, err)
+				return false, fmt.Errorf("%s: %w", method, err)
 			}
 			continue
 		}

@@ -38,16 +38,61 @@ func newIntervalPacer(interval time.Duration, burst int) *pacer {
 
 // wait blocks until a call may go out.
 func (p *pacer) wait(ctx context.Context) error {
+	_, err := p.waitUnless(ctx, nil)
+	return err
+}
+
+// waitUnless blocks until a call may go out, like wait, unless stop
+// reports that the call is no longer needed; it then gives the slot back
+// and returns false. stop is checked whenever its wake channel fires.
+func (p *pacer) waitUnless(ctx context.Context, stop *stopper) (bool, error) {
 	for {
-		if err := sleep(ctx, p.pauseLeft()); err != nil {
-			return err
+		if ok, err := stop.sleep(ctx, p.pauseLeft()); !ok || err != nil {
+			return ok, err
 		}
-		if err := p.lim.Wait(ctx); err != nil {
-			return err
+		res := p.lim.Reserve()
+		ok, err := stop.sleep(ctx, res.Delay())
+		if !ok || err != nil {
+			res.Cancel()
+			return ok, err
 		}
-		// A 429 may have arrived while waiting for the token.
+		// A 429 may have arrived while waiting for the slot.
 		if p.pauseLeft() <= 0 {
-			return nil
+			return true, nil
+		}
+	}
+}
+
+// stopper ends a pacer wait early once a call is no longer needed.
+type stopper struct {
+	wake <-chan struct{}
+	stop func() bool
+}
+
+// sleep waits for d. It reports false if the stopper says the call is no
+// longer needed; a nil stopper only sleeps.
+func (s *stopper) sleep(ctx context.Context, d time.Duration) (bool, error) {
+	if s == nil {
+		return true, sleep(ctx, d)
+	}
+	if s.stop() {
+		return false, nil
+	}
+	if d <= 0 {
+		return true, ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			return true, nil
+		case <-s.wake:
+			if s.stop() {
+				return false, nil
+			}
+		case <-ctx.Done():
+			return false, ctx.Err()
 		}
 	}
 }

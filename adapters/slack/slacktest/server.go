@@ -117,6 +117,7 @@ type Server struct {
 	mu         sync.Mutex
 	changed    chan struct{}
 	calls      []Call
+	counts     map[string]int
 	msgs       map[string]*Message
 	order      []string
 	ephemerals []Ephemeral
@@ -141,6 +142,7 @@ func New(opts Options) *Server {
 		opts:     opts,
 		changed:  make(chan struct{}),
 		msgs:     map[string]*Message{},
+		counts:   map[string]int{},
 		statuses: map[string][]StatusChange{},
 		users:    map[string]User{},
 		files:    map[string]file{},
@@ -232,6 +234,14 @@ func (s *Server) Calls(methods ...string) []Call {
 		}
 	}
 	return out
+}
+
+// CallCount returns how many calls of method succeeded (ok: true). It is
+// cheap enough for a Wait condition checked on every change.
+func (s *Server) CallCount(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[method]
 }
 
 // Violations returns every request that broke a rate limit or came before

@@ -60,6 +60,8 @@ func (s *Server) handleLocked(method string, params url.Values, token string, no
 	call.Status = a.status
 	if e, _ := a.body["error"].(string); e != "" {
 		call.Error = e
+	} else if a.status == http.StatusOK {
+		s.counts[method]++
 	}
 	s.calls = append(s.calls, call)
 	s.notifyLocked()
