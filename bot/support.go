@@ -57,7 +57,7 @@ func (c *collector) Append(_ context.Context, s string) error {
 }
 
 func (c *collector) Finish(context.Context, Footer) ([]MsgRef, error) { return nil, nil }
-func (c *collector) Fail(context.Context, string) error             { return nil }
+func (c *collector) Fail(context.Context, string) error               { return nil }
 
 // newDraftID returns a draft ID short enough for Discord nonces (25 chars).
 func newDraftID() string { return "d" + newRef() + newRef()[:4] }

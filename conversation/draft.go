@@ -76,7 +76,7 @@ type Draft struct {
 	Step *Message `json:"step,omitempty"`
 	// Review is where the card went: the review channel's thread ref parts.
 	ReviewThread string `json:"review_thread,omitempty"`
-	Model     string       `json:"model,omitempty"`
+	Model        string `json:"model,omitempty"`
 	// ReviewChannel is the channel ID where the card is posted.
 	ReviewChannel string `json:"review_channel"`
 	// Card is the review card, once posted.

@@ -123,12 +123,12 @@ func New(cfg Config) (*Adapter, error) {
 		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
 	}
 	a := &Adapter{
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "slack"),
-		api:    slack.New(cfg.BotToken, opts...),
+		cfg: cfg,
+		log: cfg.Logger.With("component", "slack"),
+		api: slack.New(cfg.BotToken, opts...),
 		pacing: pacing{updates: cfg.UpdatesPerMinute, appends: cfg.AppendsPerMinute, window: cfg.LimitWindow,
 			workspaces: map[string]*workspace{}, channels: map[string]*channel{}},
-		known:  make(chan struct{}),
+		known: make(chan struct{}),
 	}
 	return a, nil
 }
