@@ -221,9 +221,10 @@ func (a *app) platforms() ([]bot.Platform, *http.ServeMux, error) {
 	mux := http.NewServeMux()
 	var ps []bot.Platform
 	if a.cfg.SlackBotToken != "" {
-		s, err := slack.New(slack.Config{BotToken: a.cfg.SlackBotToken, AppToken: a.cfg.SlackAppToken,
-			SigningSecret: a.cfg.SlackSigningSecret, APIURL: a.cfg.SlackAPIURL, Footer: a.cfg.Footer,
-			Logger: a.log})
+		sc := slack.DefaultConfig()
+		sc.BotToken, sc.AppToken, sc.SigningSecret = a.cfg.SlackBotToken, a.cfg.SlackAppToken, a.cfg.SlackSigningSecret
+		sc.APIURL, sc.Footer, sc.Logger = a.cfg.SlackAPIURL, a.cfg.Footer, a.log
+		s, err := slack.New(sc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("set up slack: %w", err)
 		}

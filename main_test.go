@@ -30,13 +30,7 @@ func MustRunKimibot(tb testing.TB, stdin string, env []string, args ...string) (
 	tb.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	for _, kv := range os.Environ() {
-		keep := true
-		for _, p := range configPrefixes {
-			if strings.HasPrefix(kv, p) {
-				keep = false
-			}
-		}
-		if keep {
+		if !hasConfigPrefix(kv) {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}

@@ -224,7 +224,20 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 			ev.Thread = refFromKey(k, ev.Thread.DM)
 		}
 	}
+	if ev.Kind == EventMessage && !ev.Addressed && !e.mayConcern(ctx, key, ev) {
+		return nil
+	}
 	return e.enqueue(key, ev)
+}
+
+// mayConcern reports whether an unaddressed message is in a thread the bot
+// follows or a support channel; chatter elsewhere starts no worker.
+func (e *Engine) mayConcern(ctx context.Context, key conversation.ThreadKey, ev Event) bool {
+	if _, routed := e.reviewChannel(ctx, ev.Thread); routed {
+		return true
+	}
+	th, err := e.cfg.Threads.Thread(ctx, key)
+	return err != nil && !errors.Is(err, conversation.ErrNotFound) || err == nil && th.Active
 }
 
 // enqueue hands ev to the worker of thread key, starting one if needed.

@@ -2,6 +2,9 @@
 // gateway brings DMs, mentions, thread follow-ups and interactions in;
 // answers go out as messages edited while the model writes, paced per
 // channel from Discord's rate-limit headers and split at 2,000 characters.
+// With the engine as its handler the adapter also registers the slash
+// commands and answers them, and shows support drafts as review cards
+// whose buttons and forms reach the engine.
 package discord
 
 import (
@@ -73,12 +76,24 @@ type Adapter struct {
 	interMu     sync.RWMutex
 	interaction InteractionHandler
 	deferAfter  time.Duration
+	desk        Desk
+	// seen drops interactions delivered twice.
+	seen idSet
+
+	appID atomic.Value // string
+	// commands is the state of the command registration (commandsNone, ...).
+	commands atomic.Int32
+	// choicesWithin bounds the wait for autocomplete choices.
+	choicesWithin time.Duration
 }
 
 var (
 	_ bot.Platform   = (*Adapter)(nil)
 	_ bot.Downloader = (*Adapter)(nil)
 	_ bot.Readiness  = (*Adapter)(nil)
+	_ bot.Cards      = (*Adapter)(nil)
+	_ bot.Poster     = (*Adapter)(nil)
+	_ bot.Linker     = (*Adapter)(nil)
 )
 
 // New makes an adapter; Run connects it.
@@ -100,11 +115,13 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	a := &Adapter{cfg: cfg, log: cfg.Logger.With("component", "discord"), apiHost: api.Host, noThreads: map[string]bool{}, deferAfter: deferAfter}
+	a := &Adapter{cfg: cfg, log: cfg.Logger.With("component", "discord"), apiHost: api.Host, noThreads: map[string]bool{},
+		deferAfter: deferAfter, choicesWithin: choicesWithin}
 	a.limits = newLimiter()
 	a.client = &http.Client{Timeout: 30 * time.Second, Transport: newTransport(http.DefaultTransport, api, a.limits)}
 	a.session = a.newSession("Bot " + token)
 	a.botID.Store("")
+	a.appID.Store("")
 	return a, nil
 }
 
@@ -148,10 +165,12 @@ func (a *Adapter) threadsForbidden(channel string) bool {
 }
 
 // InvitePermissions are the permissions the bot needs in a server: see
-// channels, read their history (replies quote it), send messages, start
-// public threads from mentions and write in threads.
+// channels, read their history (replies quote it; a reply is found again
+// after a restart), send messages with embeds (review cards), start public
+// threads from mentions and write in threads.
 const InvitePermissions = discordgo.PermissionViewChannel | discordgo.PermissionReadMessageHistory |
-	discordgo.PermissionSendMessages | discordgo.PermissionCreatePublicThreads | discordgo.PermissionSendMessagesInThreads
+	discordgo.PermissionSendMessages | discordgo.PermissionEmbedLinks | discordgo.PermissionCreatePublicThreads |
+	discordgo.PermissionSendMessagesInThreads
 
 // InviteURL is the link that adds the bot to a server with the permissions
 // it needs and its slash commands.

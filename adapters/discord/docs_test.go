@@ -20,7 +20,18 @@ func TestSetupGuide(t *testing.T) {
 			t.Errorf("docs/discord.md does not mention %q", want)
 		}
 	}
-	if got := InviteURL("42"); !strings.Contains(got, "permissions="+perms) || !strings.Contains(got, "client_id=42") {
+	if got := InviteURL("42"); !strings.Contains(got, "permissions="+perms) || !strings.Contains(got, "client_id=42") ||
+		!strings.Contains(got, "applications.commands") {
 		t.Errorf("InviteURL = %s", got)
+	}
+	for _, c := range appCommands() {
+		if !strings.Contains(string(doc), "`/"+c.Name) {
+			t.Errorf("docs/discord.md does not describe /%s", c.Name)
+		}
+	}
+	for _, want := range []string{"Embed Links", "enforce_nonce", "KIMIBOT_APPROVERS", "global", noticeNotAllowed} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/discord.md does not mention %q", want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package discord
 import (
 	"encoding/base64"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,14 +29,44 @@ type e2e struct {
 
 func mustE2E(tb testing.TB) *e2e {
 	tb.Helper()
-	fake := MustFake(tb, discordtest.Options{MessageLimit: 5, MessageWindow: e2eWindow})
+	return mustE2EWith(tb, discordtest.Options{}, nil)
+}
+
+// mustE2EWith starts the whole bot with fake options; setup, if set, may
+// add guilds and users to the fake and returns the stack's options.
+func mustE2EWith(tb testing.TB, opts discordtest.Options, setup func(e *e2e) testkit.Options) *e2e {
+	tb.Helper()
+	opts.MessageLimit, opts.MessageWindow = 5, e2eWindow
+	fake := MustFake(tb, opts)
 	e := &e2e{fake: fake, a: MustAdapter(tb, fake, nil), user: fake.AddUser("ada", false)}
 	e.dm = fake.DMChannel(e.user.ID)
-	e.stack = testkit.Start(tb, e.a, testkit.Options{})
-	fake.WaitConnected(tb, 1)
-	fake.WaitFor(tb, "adapter ready", e.a.Ready)
+	var so testkit.Options
+	if setup != nil {
+		so = setup(e)
+	}
+	e.stack = testkit.Start(tb, e.a, so)
+	e.waitReady(tb)
 	tb.Cleanup(func() { e.checkLimits(tb) })
 	return e
+}
+
+// waitReady waits until the adapter's gateway session is up.
+func (e *e2e) waitReady(tb testing.TB) {
+	tb.Helper()
+	e.fake.WaitConnected(tb, 1)
+	e.fake.WaitFor(tb, "adapter ready", e.a.Ready)
+}
+
+// restart stops the bot and starts it again on the same database with a
+// (new) adapter, as a process restart would; a nil adapter makes one.
+func (e *e2e) restart(tb testing.TB, a *Adapter) {
+	tb.Helper()
+	if a == nil {
+		a = MustAdapter(tb, e.fake, nil)
+	}
+	e.a = a
+	e.stack = e.stack.Restart(tb, a)
+	e.waitReady(tb)
 }
 
 // checkLimits asserts that no rate limit was ever hit or exceeded.
@@ -56,8 +87,42 @@ func (e *e2e) waitAnswer(tb testing.TB, channel, want string) {
 	e.stack.WaitIdle(tb)
 }
 
+// waitMessage waits until one of the bot's messages in a channel reads
+// want, and for the engine to settle.
+func (e *e2e) waitMessage(tb testing.TB, channel, want string) discordtest.Message {
+	tb.Helper()
+	var found discordtest.Message
+	e.fake.WaitFor(tb, "message "+want, func() bool {
+		for _, m := range e.fake.BotMessages(channel) {
+			if m.Content == want {
+				found = m
+				return true
+			}
+		}
+		return false
+	})
+	e.stack.WaitIdle(tb)
+	return found
+}
+
 // streamingAnswer is a reply long enough to be streamed in many deltas.
 var streamingAnswer = strings.Repeat("Streaming is shown by editing one message. ", 12)
+
+// holdMidway pauses a scripted answer in the middle of its content until
+// release is called or the test ends, so that a partial answer shows.
+func holdMidway(tb testing.TB, r *kimitest.Response) (release func()) {
+	hold := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(hold) }) }
+	tb.Cleanup(release)
+	mid := len(r.Content) / r.ChunkSize / 2
+	r.OnWrite = func(i int, _ time.Time) {
+		if i == mid {
+			<-hold
+		}
+	}
+	return release
+}
 
 // waitPartial waits until a proper, non-empty prefix of want is shown in
 // channel: the answer is visible while the model is still writing.
@@ -72,12 +137,13 @@ func (e *e2e) waitPartial(tb testing.TB, channel, want string) {
 func TestE2EDirectMessageStreamsByEdits(t *testing.T) {
 	t.Parallel()
 	e := mustE2E(t)
-	hold := make(chan struct{})
-	e.stack.Kimi.Enqueue(kimitest.Response{Reasoning: "Let me think about it.", Content: streamingAnswer, ChunkSize: 5, Hold: hold})
+	resp := kimitest.Response{Reasoning: "Let me think about it.", Content: streamingAnswer, ChunkSize: 5}
+	release := holdMidway(t, &resp)
+	e.stack.Kimi.Enqueue(resp)
 	e.fake.SendMessage(discordtest.Incoming{Channel: e.dm, Author: e.user, Content: "tell me about streaming"})
-	// The model holds its last chunk: what is shown so far was streamed.
+	// The model pauses in the middle of its answer: what is shown so far was streamed.
 	e.waitPartial(t, e.dm, streamingAnswer)
-	close(hold)
+	release()
 	e.waitAnswer(t, e.dm, streamingAnswer)
 	msgs := e.fake.BotMessages(e.dm)
 	if len(msgs) != 1 || msgs[0].Content != streamingAnswer || msgs[0].Edits < 1 {
@@ -173,14 +239,15 @@ func TestE2ELongAnswerIsSplit(t *testing.T) {
 func TestE2EGatewayDropMidStreamResumes(t *testing.T) {
 	t.Parallel()
 	e := mustE2E(t)
-	hold := make(chan struct{})
-	e.stack.Kimi.Enqueue(kimitest.Response{Content: streamingAnswer, ChunkSize: 5, Hold: hold})
+	resp := kimitest.Response{Content: streamingAnswer, ChunkSize: 5}
+	release := holdMidway(t, &resp)
+	e.stack.Kimi.Enqueue(resp)
 	e.fake.SendMessage(discordtest.Incoming{Channel: e.dm, Author: e.user, Content: "first"})
 	e.waitPartial(t, e.dm, streamingAnswer)
 	if e.fake.DropConnection() != 1 {
 		t.Fatal("no gateway connection to drop")
 	}
-	close(hold)
+	release()
 	e.waitAnswer(t, e.dm, streamingAnswer)
 	e.fake.WaitFor(t, "resume", func() bool {
 		rs := e.fake.Resumes()

@@ -20,6 +20,9 @@ import (
 // replayed rather than lost; a replayed message has the same dedupe key
 // as its first delivery.
 func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
+	if d, ok := h.(Desk); ok {
+		a.setDesk(d)
+	}
 	remove := a.addHandlers(ctx, h)
 	defer func() {
 		for _, r := range remove {
@@ -128,7 +131,7 @@ func (a *Adapter) reconnect(ctx context.Context) {
 func (a *Adapter) addHandlers(ctx context.Context, h bot.Handler) []func() {
 	s := a.session
 	return []func(){
-		s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { a.onReady(r) }),
+		s.AddHandler(func(_ *discordgo.Session, r *discordgo.Ready) { a.onReady(ctx, r) }),
 		s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Resumed) { a.log.Info("gateway session resumed") }),
 		s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Connect) { a.onConnect() }),
 		s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) { a.onDisconnect(ctx) }),
@@ -140,11 +143,19 @@ func (a *Adapter) addHandlers(ctx context.Context, h bot.Handler) []func() {
 	}
 }
 
-func (a *Adapter) onReady(r *discordgo.Ready) {
+// onReady learns the bot's identity and registers the application
+// commands once, in the background: handlers run in the read loop.
+func (a *Adapter) onReady(ctx context.Context, r *discordgo.Ready) {
 	if r.User != nil {
 		a.botID.Store(r.User.ID)
 	}
+	if r.Application != nil && r.Application.ID != "" {
+		a.appID.Store(r.Application.ID)
+	}
 	a.log.Info("gateway ready", "bot", a.BotID(), "guilds", len(r.Guilds), "shard", r.Shard)
+	if a.deskOf() != nil && a.appID.Load().(string) != "" {
+		go a.registerCommands(ctx, a.appID.Load().(string))
+	}
 }
 
 // onConnect marks the adapter ready.
@@ -205,8 +216,12 @@ func (a *Adapter) channelInfo(ctx context.Context, id string) channelInfo {
 		return err
 	})
 	if err != nil {
-		a.log.Warn("look up channel", "channel", id, "err", err)
-		if status, _ := restCode(err); status == http.StatusForbidden || status == http.StatusNotFound {
+		// Not found is expected for the thread of a message that has none yet.
+		status, _ := restCode(err)
+		if status != http.StatusNotFound {
+			a.log.Warn("look up channel", "channel", id, "err", err)
+		}
+		if status == http.StatusForbidden || status == http.StatusNotFound {
 			a.channels.put(id, channelInfo{})
 		}
 		return channelInfo{}

@@ -82,10 +82,17 @@ func TestRunDeliversEvents(t *testing.T) {
 		t.Fatalf("thread event = %+v", ev)
 	}
 
-	// Messages the engine must not see: unaddressed channel chatter, other
-	// bots, and the bot's own answer (which the gateway echoes).
+	// Unaddressed channel messages reach the engine, unaddressed, in the
+	// thread that would start from them: support channels draft replies.
+	m = fake.SendMessage(discordtest.Incoming{Channel: ch, Author: ada, Content: "just chatting"})
+	ev = rec.waitFor(t, "channel message", byMessage(m.ID))
+	if ev.Thread != (bot.ThreadRef{Platform: "discord", Workspace: guild, Channel: ch, Thread: m.ID}) || ev.Addressed {
+		t.Fatalf("unaddressed channel event = %+v", ev)
+	}
+
+	// Messages the engine must not see: other bots, and the bot's own
+	// answer (which the gateway echoes).
 	ignored := []string{
-		fake.SendMessage(discordtest.Incoming{Channel: ch, Author: ada, Content: "just chatting"}).ID,
 		fake.SendMessage(discordtest.Incoming{Channel: dm, Author: otherBot, Content: "beep"}).ID,
 	}
 	r, _ := a.Reply(context.Background(), bot.ReplyTarget{Thread: bot.ThreadRef{Platform: "discord", Channel: dm, DM: true}})

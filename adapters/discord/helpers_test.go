@@ -181,3 +181,75 @@ func covers(text string, pos int, msgs []string) bool {
 	}
 	return false
 }
+
+// member is a user acting in a channel with guild roles.
+func member(channel string, u discordtest.User, roles ...string) discordtest.Member {
+	return discordtest.Member{Channel: channel, User: u, Roles: roles}
+}
+
+// MustCommand runs a slash command as m.
+func MustCommand(tb testing.TB, fake *discordtest.Server, m discordtest.Member, name string, opts ...discordtest.Option) discordtest.Interaction {
+	tb.Helper()
+	it, err := fake.SendCommand(m, name, opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return it
+}
+
+// MustClick clicks a message's button as m.
+func MustClick(tb testing.TB, fake *discordtest.Server, m discordtest.Member, message, customID string) discordtest.Interaction {
+	tb.Helper()
+	it, err := fake.ClickButton(m, message, customID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return it
+}
+
+// MustSubmit submits the modal opened in answer to interaction opened.
+func MustSubmit(tb testing.TB, fake *discordtest.Server, opened string, fields map[string]string) discordtest.Interaction {
+	tb.Helper()
+	it, err := fake.SubmitModal(opened, fields)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return it
+}
+
+// commandAnswer waits for the answer to a slash command and returns its
+// text and whether only the user sees it. It checks that the command was
+// acknowledged with a deferred response before the answer came.
+func commandAnswer(tb testing.TB, fake *discordtest.Server, id string) (text string, private bool) {
+	tb.Helper()
+	fake.WaitFor(tb, "command answer", func() bool {
+		st := fake.InteractionState(id)
+		return len(st.Edits) > 0 || len(st.Followups) > 0
+	})
+	st := fake.InteractionState(id)
+	if st.CallbackType != discordtest.CallbackDeferredMessage {
+		tb.Fatalf("command acknowledged with callback type %d, want a deferred message (5)", st.CallbackType)
+	}
+	var at time.Time
+	if len(st.Edits) > 0 {
+		m, _ := fake.Message(st.Original)
+		text, private, at = st.Edits[0].Content, m.Flags&ephemeralFlag != 0, st.Edits[0].At
+	} else {
+		m, _ := fake.Message(st.Followups[0])
+		text, private, at = m.Content, m.Flags&ephemeralFlag != 0, m.Timestamp
+	}
+	if !st.CallbackAt.Before(at) {
+		tb.Fatalf("the answer (%v) did not come after the acknowledgement (%v)", at, st.CallbackAt)
+	}
+	return text, private
+}
+
+// ephemeralFlag is Discord's message flag for answers only the user sees.
+const ephemeralFlag = 64
+
+// waitCallback waits for an interaction's initial response.
+func waitCallback(tb testing.TB, fake *discordtest.Server, id string) discordtest.Interaction {
+	tb.Helper()
+	fake.WaitFor(tb, "interaction callback", func() bool { return fake.InteractionState(id).CallbackType != 0 })
+	return fake.InteractionState(id)
+}

@@ -15,13 +15,17 @@ type channelInfo struct {
 	// thread is true for thread channels, whose parent is set.
 	thread bool
 	parent string
+	// guild is the channel's guild ("" for DMs and unknown channels).
+	guild string
 }
 
 // toEvent translates a message into an engine event. It reports false for
 // messages the engine must not see: from bots (the bot itself included) and
-// webhooks, system messages, empty messages, and messages in a server
-// channel (not a thread) that neither mention the bot nor reply to it.
-// ch describes the message's channel when it is in a guild.
+// webhooks, system messages and empty messages. A message in a server
+// channel (not a thread) belongs to the thread that would start from it;
+// when it neither mentions the bot nor replies to it, it is unaddressed:
+// the engine drafts replies to those in support channels and ignores the
+// rest. ch describes the message's channel when it is in a guild.
 func toEvent(m *discordgo.Message, botID string, ch channelInfo) (bot.Event, bool) {
 	if m == nil || m.Author == nil || m.Author.Bot || m.WebhookID != "" || m.Author.ID == botID {
 		return bot.Event{}, false
@@ -52,12 +56,10 @@ func toEvent(m *discordgo.Message, botID string, ch channelInfo) (bot.Event, boo
 	case ch.thread:
 		ev.Thread = bot.ThreadRef{Platform: "discord", Workspace: m.GuildID, Channel: ch.parent, Thread: m.ChannelID}
 		ev.Addressed = addressed
-	case addressed:
+	default:
 		// A thread started from this message will have the message's ID.
 		ev.Thread = bot.ThreadRef{Platform: "discord", Workspace: m.GuildID, Channel: m.ChannelID, Thread: m.ID}
-		ev.Addressed = true
-	default:
-		return bot.Event{}, false
+		ev.Addressed = addressed
 	}
 	return ev, true
 }
@@ -156,7 +158,7 @@ func (c *channelCache) putChannel(ch *discordgo.Channel) {
 	if ch == nil || ch.ID == "" {
 		return
 	}
-	c.put(ch.ID, channelInfo{thread: ch.IsThread(), parent: ch.ParentID})
+	c.put(ch.ID, channelInfo{thread: ch.IsThread(), parent: ch.ParentID, guild: ch.GuildID})
 }
 
 // titleCache keeps the thread title for messages that may start a thread,

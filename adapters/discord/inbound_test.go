@@ -43,7 +43,9 @@ func TestToEvent(t *testing.T) {
 		}), ok: true,
 			want: bot.Event{DedupeKeys: dedupe("500", "1001"), Thread: bot.ThreadRef{Platform: "discord", Workspace: "77", Channel: "500", Thread: "1001"},
 				User: bot.User{ID: "42", Name: "Ada"}, Text: "hey , ask @bob too", Message: "1001", Addressed: true, Time: ts}},
-		{name: "UnaddressedInChannel", m: msg(func(*discordgo.Message) {})},
+		{name: "UnaddressedInChannel", m: msg(func(*discordgo.Message) {}), ok: true,
+			want: bot.Event{DedupeKeys: dedupe("500", "1001"), Thread: bot.ThreadRef{Platform: "discord", Workspace: "77", Channel: "500", Thread: "1001"},
+				User: bot.User{ID: "42", Name: "Ada"}, Text: "hello", Message: "1001", Time: ts}},
 		{name: "FollowUpInThread", m: msg(func(m *discordgo.Message) { m.ChannelID = "1001" }), ch: channelInfo{thread: true, parent: "500"}, ok: true,
 			want: bot.Event{DedupeKeys: dedupe("1001", "1001"), Thread: bot.ThreadRef{Platform: "discord", Workspace: "77", Channel: "500", Thread: "1001"},
 				User: bot.User{ID: "42", Name: "Ada"}, Text: "hello", Message: "1001", Time: ts}},
@@ -58,7 +60,9 @@ func TestToEvent(t *testing.T) {
 			m.Type = discordgo.MessageTypeReply
 			m.MessageReference = &discordgo.MessageReference{MessageID: "991"}
 			m.ReferencedMessage = &discordgo.Message{ID: "991", Author: other}
-		})},
+		}), ok: true,
+			want: bot.Event{DedupeKeys: dedupe("500", "1001"), Thread: bot.ThreadRef{Platform: "discord", Workspace: "77", Channel: "500", Thread: "1001"},
+				User: bot.User{ID: "42", Name: "Ada"}, Text: "hello", Message: "1001", InReplyTo: "991", Time: ts}},
 		{name: "Attachment", m: msg(func(m *discordgo.Message) {
 			m.GuildID, m.ChannelID, m.Content = "", "600", ""
 			m.Attachments = []*discordgo.MessageAttachment{{Filename: "cat.png", ContentType: "image/png", Size: 3, URL: "http://x/cat.png"}}

@@ -146,7 +146,7 @@ func toInteraction(i *discordgo.Interaction) Interaction {
 	in := Interaction{ID: i.ID, GuildID: i.GuildID, ChannelID: i.ChannelID, Locale: string(i.Locale)}
 	switch {
 	case i.Member != nil && i.Member.User != nil:
-		in.User = bot.User{ID: i.Member.User.ID, Name: i.Member.User.DisplayName(), Bot: i.Member.User.Bot}
+		in.User = bot.User{ID: i.Member.User.ID, Name: i.Member.User.DisplayName(), Bot: i.Member.User.Bot, Roles: i.Member.Roles}
 		in.Roles = i.Member.Roles
 	case i.User != nil:
 		in.User = bot.User{ID: i.User.ID, Name: i.User.DisplayName(), Bot: i.User.Bot}
@@ -213,13 +213,25 @@ type handlerResult struct {
 	err error
 }
 
-// onInteraction answers an interaction in the background.
+// onInteraction answers an interaction in the background: the desk's
+// commands and card buttons through the desk, the rest through the
+// interaction handler. An interaction delivered again is dropped.
 func (a *Adapter) onInteraction(ctx context.Context, i *discordgo.Interaction) {
-	fn := a.interactionHandler()
-	if fn == nil || i == nil || i.Type == discordgo.InteractionPing {
+	if i == nil || i.Type == discordgo.InteractionPing {
 		return
 	}
-	go a.answer(ctx, i, toInteraction(i), fn)
+	if !a.seen.add(i.ID) {
+		a.log.Info("interaction delivered again, dropped", "interaction", i.ID)
+		return
+	}
+	in := toInteraction(i)
+	if d := a.deskOf(); d != nil && deskInteraction(in) {
+		go a.serveDesk(ctx, d, i, in)
+		return
+	}
+	if fn := a.interactionHandler(); fn != nil {
+		go a.answer(ctx, i, in, fn)
+	}
 }
 
 // answer runs the handler and answers within Discord's deadline.
@@ -329,8 +341,30 @@ func (a *Adapter) respondNow(ctx context.Context, i *discordgo.Interaction, in I
 func (a *Adapter) respond(ctx context.Context, i *discordgo.Interaction, resp *discordgo.InteractionResponse) error {
 	endpoint := discordgo.EndpointInteractionResponse(i.ID, i.Token)
 	return a.call(ctx, http.MethodPost, endpoint, urgentPace, func(opts ...discordgo.RequestOption) error {
+		if resp.Type == discordgo.InteractionApplicationCommandAutocompleteResult {
+			_, err := a.session.RequestWithBucketID(http.MethodPost, endpoint, autocompleteBody(resp), endpoint, opts...)
+			return err
+		}
 		return a.session.InteractionRespond(i, resp, opts...)
 	})
+}
+
+// autocompleteResult is the body of an autocomplete answer. discordgo
+// leaves out an empty choice list, which Discord requires.
+type autocompleteResult struct {
+	Type discordgo.InteractionResponseType `json:"type"`
+	Data struct {
+		Choices []*discordgo.ApplicationCommandOptionChoice `json:"choices"`
+	} `json:"data"`
+}
+
+func autocompleteBody(resp *discordgo.InteractionResponse) autocompleteResult {
+	body := autocompleteResult{Type: resp.Type}
+	body.Data.Choices = []*discordgo.ApplicationCommandOptionChoice{}
+	if resp.Data != nil && resp.Data.Choices != nil {
+		body.Data.Choices = resp.Data.Choices
+	}
+	return body
 }
 
 // editOriginal replaces the original response with the answer's first

@@ -87,7 +87,7 @@ func TestInteractionAnsweredAtOnce(t *testing.T) {
 	it, in := e.send(t, discordtest.InteractionIn{Type: discordtest.InteractionCommand, Data: pingCommand})
 	want := Interaction{Kind: InteractionCommand, ID: it.ID, GuildID: e.guild, ChannelID: e.channel, Command: "ping",
 		Options: map[string]string{"count": "3", "text": "hi"}, Roles: []string{}, Locale: "en-US"}
-	want.User.ID, want.User.Name = e.user.ID, e.user.GlobalName
+	want.User.ID, want.User.Name, want.User.Roles = e.user.ID, e.user.GlobalName, []string{}
 	if !reflect.DeepEqual(in, want) {
 		t.Fatalf("handler got\n %+v\nwant\n %+v", in, want)
 	}

@@ -109,6 +109,8 @@ type messageCreate struct {
 	EnforceNonce     bool                              `json:"enforce_nonce,omitempty"`
 	AllowedMentions  *discordgo.MessageAllowedMentions `json:"allowed_mentions"`
 	MessageReference *discordgo.MessageReference       `json:"message_reference,omitempty"`
+	Embeds           []*discordgo.MessageEmbed         `json:"embeds,omitempty"`
+	Components       []discordgo.MessageComponent      `json:"components,omitempty"`
 }
 
 // noPings lets answers show mentions without notifying anyone: model
@@ -171,7 +173,7 @@ func (a *Adapter) destination(ctx context.Context, to bot.ReplyTarget) destinati
 	status, code := restCode(err)
 	switch {
 	case err == nil || code == codeThreadAlreadyExist:
-		a.channels.put(t.Thread, channelInfo{thread: true, parent: t.Channel})
+		a.channels.put(t.Thread, channelInfo{thread: true, parent: t.Channel, guild: t.Workspace})
 		return destination{channel: t.Thread}
 	case status == http.StatusForbidden || status == http.StatusBadRequest:
 		a.log.Info("threads not possible here, replying in the channel", "channel", t.Channel, "status", status, "code", code)

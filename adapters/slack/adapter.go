@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"kimibot/bot"
+	"kimibot/conversation"
 )
 
 // Config configures the Slack adapter. Start from DefaultConfig.
@@ -35,6 +37,9 @@ type Config struct {
 	// UpdatesPerMinute caps chat.update per workspace, shared by every
 	// stream (50); AppendsPerMinute caps chat.appendStream (100).
 	UpdatesPerMinute, AppendsPerMinute int
+	// StreamCallsPerMinute caps chat.startStream and chat.stopStream, each,
+	// per workspace (20, Slack's Tier 2).
+	StreamCallsPerMinute int
 	// LimitWindow is the window the per-minute limits count over, and
 	// sixty times the pause between posts in a channel: one minute. Only
 	// tests and benchmarks shorten it, to compress time against a fake
@@ -57,7 +62,8 @@ type Config struct {
 
 // DefaultConfig returns a configuration with the defaults set and no tokens.
 func DefaultConfig() Config {
-	return Config{UpdatesPerMinute: 50, AppendsPerMinute: 100, LimitWindow: time.Minute, NativeStreaming: true,
+	return Config{UpdatesPerMinute: 50, AppendsPerMinute: 100, StreamCallsPerMinute: 20, LimitWindow: time.Minute,
+		NativeStreaming: true,
 		MinEditInterval: time.Second, RetryWait: 2 * time.Second, MaxDownload: 20 << 20}
 }
 
@@ -68,6 +74,9 @@ func (c *Config) fill() {
 	}
 	if c.AppendsPerMinute <= 0 {
 		c.AppendsPerMinute = d.AppendsPerMinute
+	}
+	if c.StreamCallsPerMinute <= 0 {
+		c.StreamCallsPerMinute = d.StreamCallsPerMinute
 	}
 	if c.LimitWindow <= 0 {
 		c.LimitWindow = d.LimitWindow
@@ -86,6 +95,9 @@ func (c *Config) fill() {
 	}
 }
 
+// callTimeout bounds one Web API call or file download.
+const callTimeout = 45 * time.Second
+
 // Adapter is the Slack platform.
 type Adapter struct {
 	cfg    Config
@@ -99,14 +111,39 @@ type Adapter struct {
 	// known is closed once auth.test has told the adapter who it is.
 	known     chan struct{}
 	knownOnce sync.Once
+	// people caches names, group members and permalinks.
+	people people
+	// hooks posts to response_urls.
+	hooks *http.Client
+	// tasks counts the work started after acknowledging an interaction.
+	tasks sync.WaitGroup
 }
 
-type handlerRef struct{ h bot.Handler }
+// handlerRef is the handler Run was given and, when it is the engine, the
+// engine's commands and support desk.
+type handlerRef struct {
+	h   bot.Handler
+	eng engine
+}
+
+// engine is what the adapter uses of bot.Engine beyond bot.Handler.
+type engine interface {
+	bot.Handler
+	Command(ctx context.Context, c bot.Command) bot.CommandReply
+	HandleAction(ctx context.Context, a bot.Action) error
+	CanApprove(ctx context.Context, platform string, u bot.User) bool
+	Draft(ctx context.Context, id string) (conversation.Draft, error)
+}
 
 var (
-	_ bot.Platform   = (*Adapter)(nil)
-	_ bot.Downloader = (*Adapter)(nil)
-	_ bot.Readiness  = (*Adapter)(nil)
+	_ bot.Platform      = (*Adapter)(nil)
+	_ bot.Downloader    = (*Adapter)(nil)
+	_ bot.Readiness     = (*Adapter)(nil)
+	_ bot.Cards         = (*Adapter)(nil)
+	_ bot.Poster        = (*Adapter)(nil)
+	_ bot.Linker        = (*Adapter)(nil)
+	_ bot.GroupResolver = (*Adapter)(nil)
+	_ engine            = (*bot.Engine)(nil)
 )
 
 // New returns a Slack adapter. It makes no calls until Run.
@@ -118,7 +155,9 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.AppToken == "" && cfg.SigningSecret == "" {
 		return nil, errors.New("slack: an app token (Socket Mode) or a signing secret (HTTP events) is required")
 	}
-	opts := []slack.Option{slack.OptionAppLevelToken(cfg.AppToken)}
+	// slack-go's default client never times out; a hung call would stall a reply.
+	opts := []slack.Option{slack.OptionAppLevelToken(cfg.AppToken),
+		slack.OptionHTTPClient(&http.Client{Timeout: callTimeout})}
 	if cfg.APIURL != "" {
 		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
 	}
@@ -126,9 +165,13 @@ func New(cfg Config) (*Adapter, error) {
 		cfg: cfg,
 		log: cfg.Logger.With("component", "slack"),
 		api: slack.New(cfg.BotToken, opts...),
-		pacing: pacing{updates: cfg.UpdatesPerMinute, appends: cfg.AppendsPerMinute, window: cfg.LimitWindow,
-			workspaces: map[string]*workspace{}, channels: map[string]*channel{}},
-		known: make(chan struct{}),
+		pacing: pacing{
+			updates: cfg.UpdatesPerMinute, appends: cfg.AppendsPerMinute, streams: cfg.StreamCallsPerMinute,
+			window: cfg.LimitWindow, workspaces: map[string]*workspace{}, channels: map[string]*channel{},
+		},
+		known:  make(chan struct{}),
+		people: newPeople(),
+		hooks:  &http.Client{Timeout: callTimeout},
 	}
 	return a, nil
 }
@@ -144,7 +187,9 @@ func (a *Adapter) Ready() bool { return a.ready.Load() }
 // Socket Mode (reconnecting with backoff) or, in HTTP mode, waits while
 // HTTPHandler serves them. It returns when ctx ends.
 func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
-	a.handler.Store(&handlerRef{h: h})
+	eng, _ := h.(engine)
+	a.handler.Store(&handlerRef{h: h, eng: eng})
+	defer a.tasks.Wait()
 	if err := a.identify(ctx); err != nil {
 		return err
 	}
@@ -155,6 +200,35 @@ func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
 	<-ctx.Done()
 	a.ready.Store(false)
 	return nil
+}
+
+// taskTimeout bounds the work done after acknowledging a command or click.
+const taskTimeout = 30 * time.Second
+
+// hold counts f as begun, so that Run waits for it, and returns what
+// starts it, to call once Slack has its acknowledgement. f runs bounded
+// by taskTimeout; a nil f does nothing.
+func (a *Adapter) hold(f func(ctx context.Context)) (start func()) {
+	if f == nil {
+		return func() {}
+	}
+	a.tasks.Add(1)
+	return func() {
+		go func() {
+			defer a.tasks.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), taskTimeout)
+			defer cancel()
+			f(ctx)
+		}()
+	}
+}
+
+// team is the bot's own workspace, once known.
+func (a *Adapter) team() string {
+	if self := a.self.Load(); self != nil {
+		return self.TeamID
+	}
+	return ""
 }
 
 // identify calls auth.test until it succeeds, giving up only on bad
@@ -223,6 +297,7 @@ type cappedBuffer struct {
 	limit int64
 }
 
+// Write appends p, or fails if that would pass the limit.
 func (c *cappedBuffer) Write(p []byte) (int, error) {
 	if int64(c.buf.Len()+len(p)) > c.limit {
 		return 0, fmt.Errorf("file is over the %d byte limit", c.limit)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 )
 
@@ -40,6 +39,7 @@ func (a *Adapter) onEventsAPI(ctx context.Context, outer slackevents.EventsAPIEv
 		a.log.Debug("slack event ignored", "type", outer.InnerEvent.Type, "event_id", cb.EventID)
 		return nil
 	}
+	ev.User.Name = a.cachedName(ev.User.ID)
 	ref := a.handler.Load()
 	if ref == nil {
 		return errNoHandler
@@ -47,35 +47,5 @@ func (a *Adapter) onEventsAPI(ctx context.Context, outer slackevents.EventsAPIEv
 	if err := ref.h.HandleEvent(ctx, ev); err != nil {
 		return fmt.Errorf("handle event %s: %w", cb.EventID, err)
 	}
-	return nil
-}
-
-// commandResponse is the body that acknowledges a slash command.
-type commandResponse struct {
-	ResponseType string `json:"response_type"`
-	Text         string `json:"text"`
-}
-
-// onCommand handles a slash command and returns its ephemeral answer.
-func (a *Adapter) onCommand(ctx context.Context, cmd slack.SlashCommand) (commandResponse, error) {
-	ev, ok, text := translateCommand(cmd)
-	resp := commandResponse{ResponseType: "ephemeral", Text: text}
-	if !ok {
-		return resp, nil
-	}
-	ref := a.handler.Load()
-	if ref == nil {
-		return resp, errNoHandler
-	}
-	if err := ref.h.HandleEvent(ctx, ev); err != nil {
-		return resp, fmt.Errorf("handle %s %s: %w", cmd.Command, cmd.Text, err)
-	}
-	return resp, nil
-}
-
-// onInteraction acknowledges an interactivity payload (buttons, modals).
-// The adapter does not act on any yet.
-func (a *Adapter) onInteraction(_ context.Context, cb slack.InteractionCallback) error {
-	a.log.Debug("slack interaction received", "type", cb.Type, "user", cb.User.ID)
 	return nil
 }

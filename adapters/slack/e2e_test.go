@@ -19,24 +19,47 @@ import (
 // e2e is the whole stack: fake Slack, the adapter in Socket Mode (or HTTP
 // mode), the real engine and bbolt storage, and the fake Kimi.
 type e2e struct {
-	fake  *slacktest.Server
-	a     *Adapter
-	stack *testkit.Stack
-	ctx   context.Context
+	fake      *slacktest.Server
+	a         *Adapter
+	stack     *testkit.Stack
+	ctx       context.Context
+	configure func(*Config)
 }
 
 func MustE2E(tb testing.TB, configure func(*Config), opts testkit.Options) *e2e {
 	tb.Helper()
-	fake := slacktest.Start(tb, slacktest.Options{AckTimeout: time.Second})
-	a := MustAdapter(tb, fake, func(c *Config) {
-		c.AppToken, c.Footer = fake.Options().AppToken, true
-		if configure != nil {
-			configure(c)
+	return MustE2EWith(tb, slacktest.Options{AckTimeout: time.Second}, configure, opts)
+}
+
+// MustE2EWith is MustE2E with a fake Slack configured by fakeOpts.
+func MustE2EWith(tb testing.TB, fakeOpts slacktest.Options, configure func(*Config), opts testkit.Options) *e2e {
+	tb.Helper()
+	fake := slacktest.Start(tb, fakeOpts)
+	e := &e2e{fake: fake, ctx: testContext(tb), configure: configure}
+	e.a = e.newAdapter(tb)
+	e.stack = testkit.Start(tb, e.a, opts)
+	waitReady(tb, e.a)
+	return e
+}
+
+// newAdapter returns a Socket Mode adapter for the fake.
+func (e *e2e) newAdapter(tb testing.TB) *Adapter {
+	tb.Helper()
+	return MustAdapter(tb, e.fake, func(c *Config) {
+		c.AppToken, c.Footer = e.fake.Options().AppToken, true
+		if e.configure != nil {
+			e.configure(c)
 		}
 	})
-	stack := testkit.Start(tb, a, opts)
-	waitReady(tb, a)
-	return &e2e{fake: fake, a: a, stack: stack, ctx: testContext(tb)}
+}
+
+// restart stops the engine and starts a new one, with a new adapter, on
+// the same storage and fakes, as a process restart does.
+func (e *e2e) restart(tb testing.TB) {
+	tb.Helper()
+	e.a = e.newAdapter(tb)
+	e.stack = e.stack.Restart(tb, e.a)
+	waitReady(tb, e.a)
 }
 
 // mention pushes a channel message that mentions the bot, as app_mention
@@ -318,9 +341,16 @@ func TestE2EHTTPMode(t *testing.T) {
 	if code := post(time.Now(), testSecret); code != http.StatusOK {
 		t.Fatalf("good request: status %d", code)
 	}
-	stack.WaitIdle(t)
+	// Slack's retry of the same event is acknowledged and answered only once.
+	if code, err := slacktest.PostEvent(ctx, srv.URL+"/slack/events", testSecret, cb.Body, 1); err != nil || code != http.StatusOK {
+		t.Fatalf("retry: status %d, err %v", code, err)
+	}
 	msgs := waitThread(t, ctx, fake, "C1", m.TS, func(msgs []slacktest.Message) bool { return len(msgs) == 1 && msgs[0].Footer != "" })
+	stack.WaitIdle(t)
 	if msgs[0].Shown() != "You said: over http" {
 		t.Fatalf("answer = %q", msgs[0].Shown())
+	}
+	if n := len(stack.Kimi.ChatRequests()); n != 1 {
+		t.Fatalf("%d model calls, want 1", n)
 	}
 }

@@ -11,7 +11,10 @@ import (
 // text comes) and edited with chat.update as the text grows; a full message
 // gets its final part and the rest goes on in a new message.
 func (r *reply) stepPosted() (bool, error) {
-	if len(r.msgs) == 0 {
+	if err := r.waitFirstPost(); err != nil {
+		return false, err
+	}
+	if len(r.msgs) == 0 || r.cur().streamed || r.cur().lost {
 		return true, r.postPart()
 	}
 	s := r.snap()
@@ -37,6 +40,9 @@ func (r *reply) stepPosted() (bool, error) {
 			r.cur().shown = want
 			return nil
 		})
+		if slackError(err) != "" {
+			return true, r.giveUp(err, r.start)
+		}
 		if err != nil {
 			return false, err
 		}

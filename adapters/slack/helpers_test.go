@@ -13,6 +13,7 @@ import (
 
 	"kimibot/adapters/slack/slacktest"
 	"kimibot/bot"
+	"kimibot/conversation"
 )
 
 const testSecret = "test-signing-secret"
@@ -221,4 +222,107 @@ func testLogOut() io.Writer {
 		return os.Stderr
 	}
 	return io.Discard
+}
+
+// fakeEngine is a recorder that also runs commands and takes review
+// decisions, as bot.Engine does, recording them.
+type fakeEngine struct {
+	*recorder
+	mu        sync.Mutex
+	commands  []bot.Command
+	actions   []bot.Action
+	approvers map[string]bool
+	drafts    map[string]conversation.Draft
+	changed   chan struct{}
+}
+
+var _ engine = (*fakeEngine)(nil)
+
+func newFakeEngine(approvers ...string) *fakeEngine {
+	e := &fakeEngine{recorder: newRecorder(), approvers: map[string]bool{}, drafts: map[string]conversation.Draft{},
+		changed: make(chan struct{}, 1024)}
+	for _, a := range approvers {
+		e.approvers[a] = true
+	}
+	return e
+}
+
+func (e *fakeEngine) Command(_ context.Context, c bot.Command) bot.CommandReply {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.commands = append(e.commands, c)
+	e.changed <- struct{}{}
+	return bot.CommandReply{Text: "ran `" + c.Name + "`", Public: c.Name == "support"}
+}
+
+func (e *fakeEngine) HandleAction(_ context.Context, a bot.Action) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.approvers[a.User.ID] {
+		return bot.ErrNotAllowed
+	}
+	if _, ok := e.drafts[a.DraftID]; !ok {
+		return bot.ErrUnknownDraft
+	}
+	e.actions = append(e.actions, a)
+	e.changed <- struct{}{}
+	return nil
+}
+
+func (e *fakeEngine) CanApprove(_ context.Context, _ string, u bot.User) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.approvers[u.ID]
+}
+
+func (e *fakeEngine) Draft(_ context.Context, id string) (conversation.Draft, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	d, ok := e.drafts[id]
+	if !ok {
+		return d, bot.ErrUnknownDraft
+	}
+	return d, nil
+}
+
+func (e *fakeEngine) addDraft(d conversation.Draft) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.drafts[d.ID] = d
+}
+
+// waitCommands waits until n commands ran and returns them.
+func (e *fakeEngine) waitCommands(tb testing.TB, ctx context.Context, n int) []bot.Command {
+	tb.Helper()
+	for {
+		e.mu.Lock()
+		got := append([]bot.Command(nil), e.commands...)
+		e.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-e.changed:
+		case <-ctx.Done():
+			tb.Fatalf("%d of %d commands ran", len(got), n)
+		}
+	}
+}
+
+// waitActions waits until n actions were taken and returns them.
+func (e *fakeEngine) waitActions(tb testing.TB, ctx context.Context, n int) []bot.Action {
+	tb.Helper()
+	for {
+		e.mu.Lock()
+		got := append([]bot.Action(nil), e.actions...)
+		e.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		select {
+		case <-e.changed:
+		case <-ctx.Done():
+			tb.Fatalf("%d of %d actions taken", len(got), n)
+		}
+	}
 }

@@ -130,14 +130,31 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request, body []by
 		Text: form.Get("text"), ResponseURL: form.Get("response_url"), TriggerID: form.Get("trigger_id"),
 		APIAppID: form.Get("api_app_id"),
 	}
-	ctx, cancel := requestContext(r)
-	defer cancel()
-	resp, err := a.onCommand(ctx, cmd)
+	task, err := a.commandTask(cmd)
 	if err != nil {
 		a.log.Warn("slash command not accepted", "err", err, "command", cmd.Command)
-		resp.Text = "Sorry, that did not work. Please try again."
+		writeJSON(w, map[string]string{"response_type": "ephemeral", "text": notReadyText})
+		return
 	}
-	writeJSON(w, resp)
+	start := a.hold(task)
+	acknowledge(w, nil)
+	start()
+}
+
+// notReadyText answers a command that came before the bot was ready.
+const notReadyText = "Sorry, I am not ready yet. Please try again in a moment."
+
+// acknowledge answers Slack at once, with payload as JSON or an empty
+// body, so that the work that follows runs after Slack has its answer.
+func acknowledge(w http.ResponseWriter, payload any) {
+	if payload != nil {
+		writeJSON(w, payload)
+	} else {
+		w.WriteHeader(http.StatusOK)
+	}
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -151,13 +168,15 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request, body 
 		http.Error(w, "bad payload", http.StatusBadRequest)
 		return
 	}
-	ctx, cancel := requestContext(r)
-	defer cancel()
-	if err := a.onInteraction(ctx, cb); err != nil {
+	in, err := a.onInteraction(cb)
+	if err != nil {
+		a.log.Warn("slack interaction not accepted", "err", err, "type", cb.Type)
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
 	}
-	w.WriteHeader(http.StatusOK)
+	start := a.hold(in.task)
+	acknowledge(w, in.ack)
+	start()
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -69,9 +69,11 @@ func translateMention(self identity, team, eventID string, ev *slackevents.AppMe
 	}), true
 }
 
-// translateMessage handles message events: every DM, replies in threads
-// (which the engine answers only in threads it follows) and channel
-// messages that mention the bot, which Slack also sends as app_mention.
+// translateMessage handles message events: every DM, and every person's
+// message in a channel, which starts or continues the thread of the
+// message. Only mentions and DMs are addressed to the bot; the engine
+// answers the others in threads it follows, and drafts replies to them in
+// support channels. A mention also comes as app_mention.
 func translateMessage(self identity, team, eventID string, ev *slackevents.MessageEvent) (bot.Event, bool) {
 	msg := ev.Message
 	if msg == nil || ignoredSubtypes[ev.SubType] || msg.Hidden || msg.Edited != nil {
@@ -84,9 +86,6 @@ func translateMessage(self identity, team, eventID string, ev *slackevents.Messa
 		user: ev.User, text: ev.Text, ts: ev.TimeStamp, files: msg.Files}
 	mentioned := strings.Contains(ev.Text, "<@"+self.UserID+">") || strings.Contains(ev.Text, "<@"+self.UserID+"|")
 	if !f.dm && f.thread == "" {
-		if !mentioned {
-			return bot.Event{}, false
-		}
 		f.thread = f.ts
 	}
 	out := userEvent(self, team, eventID, f)
@@ -137,41 +136,6 @@ func userEvent(self identity, team, eventID string, f msgFields) bot.Event {
 		Time:        tsTime(f.ts),
 	}
 }
-
-// translateCommand turns a /kimi command into an event, if it asks for one,
-// and returns the ephemeral text that acknowledges it. Slack sends slash
-// commands without the thread they were typed in, so "/kimi new" resets the
-// DM conversation; in a channel every new mention already starts a fresh
-// thread, which the answer explains.
-func translateCommand(cmd slack.SlashCommand) (bot.Event, bool, string) {
-	sub, _, _ := strings.Cut(strings.TrimSpace(cmd.Text), " ")
-	switch strings.ToLower(sub) {
-	case "new":
-		if !isDM(cmd.ChannelID, "") {
-			return bot.Event{}, false, newInChannelText
-		}
-		return bot.Event{
-			Kind:       bot.EventReset,
-			DedupeKeys: []string{"slack:command:" + cmd.TriggerID},
-			Thread: bot.ThreadRef{Platform: platformName, Workspace: cmd.TeamID,
-				Channel: cmd.ChannelID, DM: true},
-			User:      bot.User{ID: cmd.UserID, Name: cmd.UserName},
-			Text:      cmd.Text,
-			Addressed: true,
-			Time:      time.Now(),
-		}, true, "Starting a new conversation."
-	case "", "help":
-		return bot.Event{}, false, helpText
-	}
-	return bot.Event{}, false, "`/kimi " + sub + "` is coming soon.\n" + helpText
-}
-
-const newInChannelText = "In channels every mention of me starts a new thread, with a fresh conversation. " +
-	"To make me leave a thread, react with :hand: to one of its messages."
-
-const helpText = "Mention me in a channel and I answer in a thread; keep talking there without mentioning me. " +
-	"DM me for a private conversation. React with :hand: to a message of a thread to make me leave it.\n" +
-	"`/kimi new` starts a new conversation. `/kimi help` shows this."
 
 func fromBot(self identity, user, botID string) bool {
 	return botID != "" || user == "" || user == self.UserID

@@ -64,7 +64,8 @@ func TestTranslateCallback(t *testing.T) {
 			&bot.Event{Thread: bot.ThreadRef{Platform: "slack", Workspace: "T0KIMI", Channel: "D1", DM: true},
 				Text: "hello", Message: dm.TS, Addressed: true,
 				Attachments: []bot.Attachment{{Name: "cat.png", MIME: "image/png", Size: 3, URL: img.URLPrivate}}}},
-		{"IgnoreChannelMessageWithoutMention", with(mention, func(m *slacktest.UserMessage) { m.Text = "lunch?" }).Message(), nil},
+		{"OKChannelMessageUnaddressed", with(mention, func(m *slacktest.UserMessage) { m.Text = "lunch?" }).Message(),
+			&bot.Event{Thread: channelThread, Text: "lunch?", Message: mention.TS}},
 		{"IgnoreOwnMessage", with(inThread, func(m *slacktest.UserMessage) { m.User = "UKIMIBOT" }).Message(), nil},
 		{"IgnoreBotIDWithoutSubtype", with(dm, func(m *slacktest.UserMessage) { m.BotID = "BOTHER" }).Message(), nil},
 		{"IgnoreBotMention", with(mention, func(m *slacktest.UserMessage) { m.BotID = "BOTHER" }).Mention(), nil},
@@ -116,34 +117,75 @@ func TestTranslateCallback(t *testing.T) {
 	}
 }
 
-func TestTranslateCommand(t *testing.T) {
+func TestParseCommand(t *testing.T) {
+	const link = "<https://kimibot-test.slack.com/archives/C1/p1700000000000100>"
+	const replyLink = "<https://kimibot-test.slack.com/archives/C1/p1700000009000900?thread_ts=1700000000.000100&cid=C1>"
+	chanThread := bot.ThreadRef{Platform: "slack", Workspace: "T0KIMI", Channel: "C1"}
+	inThread := chanThread
+	inThread.Thread = "1700000000.000100"
+	dm := bot.ThreadRef{Platform: "slack", Workspace: "T0KIMI", Channel: "D1", DM: true}
 	tests := []struct {
-		name      string
-		text      string
-		channel   string
-		wantEvent bool
-		wantText  string
+		name, channel, text string
+		wantName            string
+		wantArgs            []string
+		wantThread          bot.ThreadRef
+		wantText            string
 	}{
-		{"OKNewInDM", " NEW ", "D1", true, "Starting a new conversation."},
-		{"OKNewInChannelExplains", "new", "C1", false, newInChannelText},
-		{"OKHelp", "", "C1", false, helpText},
-		{"OKLater", "models", "C1", false, "`/kimi models` is coming soon.\n" + helpText},
+		{"OKHelp", "C1", "", "", nil, chanThread, ""},
+		{"OKModel", "C1", " Model  kimi-k2.6 ", "model", []string{"kimi-k2.6"}, chanThread, ""},
+		{"OKModelChannel", "C1", "model kimi-k2.6 channel", "model", []string{"kimi-k2.6", "channel"}, chanThread, ""},
+		{"OKModelThreadByLink", "C1", "model kimi-k2.6 thread " + link, "model", []string{"kimi-k2.6", "thread"}, inThread, ""},
+		{"OKModelThreadByReplyLink", "C1", "model kimi-k2.6 thread " + replyLink, "model", []string{"kimi-k2.6", "thread"}, inThread, ""},
+		{"OKModelThreadInDM", "D1", "model kimi-k2.6 thread", "model", []string{"kimi-k2.6", "thread"}, dm, ""},
+		{"ErrModelThreadWithoutLink", "C1", "model kimi-k2.6 thread", "", nil, chanThread, threadNeedsLinkText},
+		{"ErrLinkToOtherChannel", "C2", "new " + link, "", nil, chanThread, otherChannelText},
+		{"OKNewInDM", "D1", "new", "new", nil, dm, ""},
+		{"OKNewByLink", "C1", "new " + link, "new", nil, inThread, ""},
+		{"OKNewInChannelExplains", "C1", "new", "", nil, chanThread, newInChannelText},
+		{"OKSupportMention", "C1", "support <#CREV42|review>", "support", []string{"CREV42"}, chanThread, ""},
+		{"OKSupportID", "C1", "support CREV42", "support", []string{"CREV42"}, chanThread, ""},
+		{"OKSupportOff", "C1", "support OFF", "support", []string{"off"}, chanThread, ""},
+		{"ErrSupportByName", "C1", "support #review", "", nil, chanThread, supportTargetText},
+		{"OKUnknownGoesToEngine", "C1", "frobnicate now", "frobnicate", []string{"now"}, chanThread, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := slack.SlashCommand{Command: "/kimi", Text: tt.text, TeamID: "T0KIMI", ChannelID: tt.channel, UserID: "U1", TriggerID: "trig-1"}
-			ev, ok, text := translateCommand(cmd)
-			if ok != tt.wantEvent || text != tt.wantText {
-				t.Fatalf("ok = %v, text = %q", ok, text)
+			cmd := slack.SlashCommand{Command: "/kimi", Text: tt.text, TeamID: "T0KIMI", ChannelID: tt.channel, UserID: "U1", UserName: "ana"}
+			c, text := parseCommand(cmd)
+			if text != tt.wantText {
+				t.Fatalf("adapter's answer = %q, want %q", text, tt.wantText)
 			}
-			if !ok {
+			if text != "" {
 				return
 			}
-			wantThread := bot.ThreadRef{Platform: "slack", Workspace: "T0KIMI", Channel: tt.channel, DM: true}
-			if ev.Kind != bot.EventReset || ev.Thread != wantThread || ev.User.ID != "U1" || ev.DedupeKeys[0] != "slack:command:trig-1" {
-				t.Fatalf("event = %+v", ev)
+			want := bot.Command{Thread: tt.wantThread, User: bot.User{ID: "U1", Name: "ana"}, Name: tt.wantName, Args: tt.wantArgs}
+			if tt.channel != "C1" && tt.channel != "D1" {
+				want.Thread.Channel = tt.channel
+			}
+			if !reflect.DeepEqual(c, want) {
+				t.Fatalf("command =\n%+v\nwant\n%+v", c, want)
 			}
 		})
+	}
+}
+
+func TestParseMessageLink(t *testing.T) {
+	tests := []struct {
+		in              string
+		channel, thread string
+		ok              bool
+	}{
+		{"https://team.slack.com/archives/C123/p1700000000000100", "C123", "1700000000.000100", true},
+		{"<https://team.slack.com/archives/C123/p1700000001000200?thread_ts=1700000000.000100&cid=C123|link>", "C123", "1700000000.000100", true},
+		{"https://example.com/archives/C123/p1700000000000100", "", "", false},
+		{"https://team.slack.com/files/U1/F1/x.png", "", "", false},
+		{"kimi-k2.6", "", "", false},
+	}
+	for _, tt := range tests {
+		ch, th, ok := parseMessageLink(tt.in)
+		if ch != tt.channel || th != tt.thread || ok != tt.ok {
+			t.Errorf("parseMessageLink(%q) = %q, %q, %v", tt.in, ch, th, ok)
+		}
 	}
 }
 

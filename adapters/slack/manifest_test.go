@@ -34,8 +34,11 @@ func TestManifestCoversAdapter(t *testing.T) {
 		// Scopes for those events and for the calls in outbound.go and adapter.go.
 		"app_mentions:read", "channels:history", "groups:history", "im:history", "mpim:history",
 		"reactions:read", "chat:write", "commands", "files:read",
-		// Socket Mode, interactivity and the command.
-		"socket_mode_enabled:true", "is_enabled:true", "command:/kimi",
+		// Names on cards (people.go) and approvers named by user group.
+		"users:read", "usergroups:read",
+		// Socket Mode, interactivity (cards.go, interactions.go) and the command,
+		// escaped so that channel mentions and links arrive as IDs (commands.go).
+		"socket_mode_enabled:true", "is_enabled:true", "command:/kimi", "should_escape:true",
 	}
 	for _, w := range want {
 		if !items[w] {

@@ -45,12 +45,21 @@ func (r *reply) stepNative() (bool, error) {
 	case !r.streaming:
 		return r.startPart()
 	case p.complete:
-		return true, r.stopPart(p)
+		err := r.stopPart(p)
+		if slackError(err) != "" {
+			err = r.giveUp(err, r.sent)
+		}
+		return true, err
 	case p.upto <= r.sent:
 		return false, nil
 	}
+	return true, r.appendMore()
+}
+
+// appendMore appends the text that may show now to the current stream.
+func (r *reply) appendMore() error {
 	if err := r.waitEditInterval(); err != nil {
-		return false, err
+		return err
 	}
 	// The append budget is shared by every stream in the workspace, so the
 	// wait can be long; once the message is complete, chat.stopStream
@@ -70,26 +79,43 @@ func (r *reply) stepNative() (bool, error) {
 		return nil
 	})
 	r.lastEdit = time.Now()
-	return true, err
+	if slackError(err) != "" {
+		return r.giveUp(err, r.sent)
+	}
+	return err
 }
 
 // startPart opens the stream of the part at r.start with the text so far.
+// chat.startStream and chat.stopStream are Tier 2: when no slot for both
+// comes soon, the reply posts this and later parts instead.
 func (r *reply) startPart() (bool, error) {
+	slot, ok := r.ws.admitStream(r.a.maxStreamWait())
+	if !ok {
+		r.postInstead()
+		return true, nil
+	}
 	var ts string
 	var upto int
 	th := r.to.Thread
-	err := r.a.call(r.ctx, r.ws.stream, "chat.startStream", func(ctx context.Context) error {
+	err := r.a.callReserved(r.ctx, r.ws.start, slot, "chat.startStream", func(ctx context.Context) error {
 		s := r.snap()
 		p := r.planNative(s)
 		md := p.sp.prefix + s.text[r.start:p.upto]
 		if s.text == "" {
 			md = noAnswer
 		}
+		// A stream that starts must be stopped, so the call is not given
+		// up halfway: its answer says which stream to stop.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+		defer cancel()
 		var err error
-		ts, err = r.a.startStream(ctx, th.Channel, th.Thread, r.to.User, th.Workspace, md)
+		ts, err = r.a.startStream(cctx, th.Channel, th.Thread, r.to.User, th.Workspace, md)
 		upto = p.upto
 		return err
 	})
+	if err != nil {
+		r.ws.streamClosed()
+	}
 	if streamRefused(err) {
 		r.log.Info("slack refused streaming here, posting messages instead", "err", err)
 		r.ch.refuse(true, false)
@@ -99,7 +125,7 @@ func (r *reply) startPart() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	r.msgs = append(r.msgs, &posted{ts: ts})
+	r.msgs = append(r.msgs, &posted{ts: ts, streamed: true})
 	r.streaming, r.sent = true, upto
 	return true, nil
 }
@@ -113,13 +139,11 @@ func (r *reply) stopPart(p nativePlan) error {
 	if p.last {
 		footer = r.footer(s)
 	}
-	err := r.a.call(r.ctx, r.ws.stream, "chat.stopStream", func(ctx context.Context) error {
-		return r.a.stopStream(ctx, r.to.Thread.Channel, r.cur().ts, md, footer)
-	})
+	err := r.stopStream(r.ctx, md, footer)
 	if err != nil {
 		return err
 	}
-	r.streaming, r.lastEdit = false, time.Now()
+	r.lastEdit = time.Now()
 	if p.last {
 		r.nativeDone = true
 		return nil
@@ -127,3 +151,73 @@ func (r *reply) stopPart(p nativePlan) error {
 	r.start, r.fence, r.sent = p.sp.end, p.sp.after, p.sp.end
 	return nil
 }
+
+// stopStream stops the open stream with its last text and footer. The
+// stream counts as closed whatever the outcome: a stream Slack refuses to
+// stop has ended already.
+func (r *reply) stopStream(ctx context.Context, md, footer string) error {
+	err := r.a.call(ctx, r.ws.stop, "chat.stopStream", func(ctx context.Context) error {
+		return r.a.stopStream(ctx, r.to.Thread.Channel, r.cur().ts, md, footer)
+	})
+	if err == nil || slackError(err) != "" {
+		r.streaming = false
+		r.ws.streamClosed()
+	}
+	return err
+}
+
+// stopOpenStream stops a stream left open by a reply that failed, so that
+// Slack does not show it as still being written.
+func (r *reply) stopOpenStream() {
+	if !r.streaming {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), stopTimeout)
+	defer cancel()
+	if err := r.stopStream(ctx, "", ""); err != nil {
+		r.log.Warn("could not stop the stream of a failed reply", "err", err)
+		r.streaming = false
+		r.ws.streamClosed()
+	}
+}
+
+// stopTimeout bounds stopping the stream of a failed reply.
+const stopTimeout = 10 * time.Second
+
+// postInstead makes a reply that gets no stream slot soon post its
+// answer instead; a first message waits a little (see waitFirstPost).
+func (r *reply) postInstead() {
+	r.log.Debug("no stream slot soon, posting the answer instead")
+	r.native = false
+	if len(r.msgs) == 0 {
+		r.postAfter = time.Now().Add(r.a.cfg.LimitWindow / 10)
+	}
+}
+
+// waitFirstPost holds back the first message of a reply that could not
+// stream, for a few seconds of a minute while its answer is young: Slack's
+// streaming and edit budgets are taken then, so an answer that ends
+// meanwhile goes out whole in one message, with no edits.
+func (r *reply) waitFirstPost() error {
+	if len(r.msgs) > 0 || r.postAfter.IsZero() {
+		return nil
+	}
+	d := time.Until(r.postAfter)
+	r.postAfter = time.Time{}
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.ended:
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
+	return nil
+}
+
+// maxStreamWait is the longest a reply waits for a chat.startStream slot
+// before posting its answer instead: two seconds a minute.
+func (a *Adapter) maxStreamWait() time.Duration { return a.cfg.LimitWindow / 30 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/slack-go/slack"
+	"golang.org/x/time/rate"
 )
 
 // maxServerRetries bounds the retries of a call after 5xx answers; 429s
@@ -27,9 +29,27 @@ func (a *Adapter) call(ctx context.Context, p *pacer, method string, build func(
 // callUnless is call, except that it gives up before sending, and reports
 // false, once stop says the call is no longer needed.
 func (a *Adapter) callUnless(ctx context.Context, p *pacer, method string, stop *stopper, build func(context.Context) error) (bool, error) {
+	return a.callWith(ctx, p, method, stop, nil, build)
+}
+
+// callReserved is call whose first attempt uses a slot already taken
+// with pacer.reserve; retries take new slots.
+func (a *Adapter) callReserved(ctx context.Context, p *pacer, res *rate.Reservation, method string, build func(context.Context) error) error {
+	_, err := a.callWith(ctx, p, method, nil, res, build)
+	return err
+}
+
+// callWith runs the call loop; first, if set, is the slot of the first attempt.
+func (a *Adapter) callWith(ctx context.Context, p *pacer, method string, stop *stopper, first *rate.Reservation,
+	build func(context.Context) error) (bool, error) {
 	unusable := 0
 	for attempt := 1; ; attempt++ {
-		ok, err := p.waitUnless(ctx, stop)
+		ok, err := true, error(nil)
+		if attempt == 1 && first != nil {
+			err = p.waitReserved(ctx, first)
+		} else {
+			ok, err = p.waitUnless(ctx, stop)
+		}
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", method, err)
 		}
@@ -40,7 +60,7 @@ func (a *Adapter) callUnless(ctx context.Context, p *pacer, method string, stop 
 		if err == nil {
 			return true, nil
 		}
-		wait, limited, retry := a.retryWait(err, attempt, &unusable)
+		wait, limited, retry := a.retryWait(err, method, attempt, &unusable)
 		if !retry || ctx.Err() != nil {
 			return false, fmt.Errorf("%s: %w", method, err)
 		}
@@ -55,9 +75,13 @@ func (a *Adapter) callUnless(ctx context.Context, p *pacer, method string, stop 
 	}
 }
 
+// idempotent are the methods that may be sent again after an answer was
+// lost: each call states the whole result.
+var idempotent = map[string]bool{"chat.update": true, "assistant.threads.setStatus": true}
+
 // retryWait says whether and after how long a failed call is retried, and
 // whether the wait is a rate limit that holds the whole method.
-func (a *Adapter) retryWait(err error, attempt int, unusable *int) (wait time.Duration, limited, retry bool) {
+func (a *Adapter) retryWait(err error, method string, attempt int, unusable *int) (wait time.Duration, limited, retry bool) {
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
 		*unusable = 0
@@ -75,7 +99,12 @@ func (a *Adapter) retryWait(err error, attempt int, unusable *int) (wait time.Du
 		*unusable++
 		return backoff(*unusable-1, a.cfg.RetryWait, time.Minute), true, true
 	}
-	if isStatus && status.Code >= 500 && attempt <= maxServerRetries {
+	var lostAnswer *url.Error
+	serverFault := isStatus && status.Code >= 500
+	if idempotent[method] && errors.As(err, &lostAnswer) {
+		serverFault = true
+	}
+	if serverFault && attempt <= maxServerRetries {
 		return backoff(attempt-1, 250*time.Millisecond, 8*time.Second), false, true
 	}
 	return 0, false, false

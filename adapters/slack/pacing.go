@@ -22,10 +22,15 @@ type pacer struct {
 // plus a window of refills stays under the limit. n 0 means no limit; the
 // pacer then only honours pauses.
 func newPacer(n int, window time.Duration) *pacer {
+	return newBurstPacer(n, window, max(1, min(5, n/10)))
+}
+
+// newBurstPacer is newPacer with the burst given.
+func newBurstPacer(n int, window time.Duration, burst int) *pacer {
 	if n <= 0 {
 		return &pacer{lim: rate.NewLimiter(rate.Inf, 1)}
 	}
-	burst := max(1, min(5, n/10))
+	burst = max(1, min(burst, n/2))
 	refill := max(1, n-burst-1)
 	return &pacer{lim: rate.NewLimiter(rate.Every(window/time.Duration(refill)), burst)}
 }
@@ -97,6 +102,30 @@ func (s *stopper) sleep(ctx context.Context, d time.Duration) (bool, error) {
 	}
 }
 
+// reserve takes the next slot if it comes within limit, counting any
+// pause; otherwise it takes nothing and reports false.
+func (p *pacer) reserve(limit time.Duration) (*rate.Reservation, bool) {
+	res := p.lim.Reserve()
+	if !res.OK() || max(res.Delay(), p.pauseLeft()) > limit {
+		res.Cancel()
+		return nil, false
+	}
+	return res, true
+}
+
+// waitReserved waits for a slot taken with reserve, and for any pause.
+func (p *pacer) waitReserved(ctx context.Context, res *rate.Reservation) error {
+	if err := sleep(ctx, res.Delay()); err != nil {
+		return err
+	}
+	for left := p.pauseLeft(); left > 0; left = p.pauseLeft() {
+		if err := sleep(ctx, left); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // pause holds every call until d from now.
 func (p *pacer) pause(d time.Duration) {
 	p.mu.Lock()
@@ -129,13 +158,58 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // workspace holds the pacers Slack counts per workspace.
 type workspace struct {
-	// update paces chat.update, Tier 3, shared by every stream.
+	// update paces chat.update, Tier 3, shared by every stream and card.
 	update *pacer
 	// append paces chat.appendStream, Tier 4.
 	append *pacer
-	// stream takes chat.startStream and chat.stopStream, Tier 2, and
-	// status takes assistant.threads.setStatus; they are only paused on 429.
-	stream, status *pacer
+	// start and stop pace chat.startStream and chat.stopStream, Tier 2 each.
+	start, stop *pacer
+	// status takes assistant.threads.setStatus, which is only paused on 429.
+	status *pacer
+	// interact paces views.open and chat.postEphemeral, Tier 4.
+	interact *pacer
+	// lookup paces users.info and chat.getPermalink, Tier 4.
+	lookup *pacer
+	// groups paces usergroups.users.list, Tier 2.
+	groups *pacer
+	// history paces conversations.replies, Tier 3.
+	history *pacer
+
+	mu sync.Mutex
+	// open counts the streams started and not yet stopped; each has a
+	// chat.stopStream slot set aside.
+	open int
+}
+
+// streamBurst is the burst of the Tier 2 stream pacers, and so the most
+// streams open at once in a workspace.
+const streamBurst = 4
+
+// admitStream takes a chat.startStream slot for a new stream if one comes
+// within limit and a chat.stopStream slot is free for it beside those of
+// the streams already open, so that every stream can be stopped at once
+// when its answer ends. It reports false, taking nothing, otherwise.
+func (w *workspace) admitStream(limit time.Duration) (*rate.Reservation, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	unlimited := w.stop.lim.Limit() == rate.Inf
+	if !unlimited && (w.stop.lim.Tokens() < float64(w.open+1) || w.stop.pauseLeft() > 0) {
+		return nil, false
+	}
+	res, ok := w.start.reserve(limit)
+	if !ok {
+		return nil, false
+	}
+	w.open++
+	return res, true
+}
+
+// streamClosed gives back the stop slot of a stream that was stopped, or
+// that never started.
+func (w *workspace) streamClosed() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.open--
 }
 
 // channel holds what the adapter learns about one channel.
@@ -165,8 +239,8 @@ func (c *channel) refuse(stream, status bool) {
 
 // pacing hands out the workspace and channel state, creating it on first use.
 type pacing struct {
-	updates, appends int
-	window           time.Duration
+	updates, appends, streams int
+	window                    time.Duration
 
 	mu         sync.Mutex
 	workspaces map[string]*workspace
@@ -179,7 +253,9 @@ func (p *pacing) workspace(team string) *workspace {
 	w := p.workspaces[team]
 	if w == nil {
 		w = &workspace{update: newPacer(p.updates, p.window), append: newPacer(p.appends, p.window),
-			stream: newPacer(0, 0), status: newPacer(0, 0)}
+			start: newBurstPacer(p.streams, p.window, streamBurst), stop: newBurstPacer(p.streams, p.window, streamBurst),
+			status: newPacer(0, 0), interact: newPacer(100, p.window), lookup: newPacer(100, p.window),
+			groups: newPacer(20, p.window), history: newPacer(50, p.window)}
 		p.workspaces[team] = w
 	}
 	return w

@@ -425,3 +425,69 @@ func TestReplyFinishRightAfterAppend(t *testing.T) {
 		})
 	}
 }
+
+// TestReplyContinuesAfterLosingAMessage checks that when Slack stops
+// accepting changes to the message being written (a stream that is no
+// longer streaming, a message someone deleted), the rest of the answer
+// goes on in a new message and nothing is lost.
+func TestReplyContinuesAfterLosingAMessage(t *testing.T) {
+	tests := []struct {
+		name   string
+		native bool
+		fault  *slacktest.Fault
+		delete bool
+	}{
+		{"AppendRefused", true, &slacktest.Fault{Method: "chat.appendStream", Error: "message_not_in_streaming_state"}, false},
+		{"StopRefused", true, &slacktest.Fault{Method: "chat.stopStream", Error: "message_not_in_streaming_state"}, false},
+		{"PostedMessageDeleted", false, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := slacktest.Start(t, slacktest.Options{})
+			if tt.fault != nil {
+				fake.Inject(*tt.fault)
+			}
+			a := MustAdapter(t, fake, func(c *Config) { c.NativeStreaming, c.Footer = tt.native, true })
+			ctx, to := testContext(t), threadTarget("C1", "1700000000.000100")
+			r := MustReply(t, a, to)
+			appendAndWait(t, ctx, fake, r, to, "", "First words. ")
+			if tt.delete {
+				fake.DeleteMessage("C1", fake.Thread("C1", to.Thread.Thread)[0].TS)
+			}
+			if err := r.Append(ctx, "More words. "); err != nil {
+				t.Fatal(err)
+			}
+			if tt.fault != nil && tt.fault.Method == "chat.appendStream" {
+				// Let the refused append happen before the answer ends.
+				if err := fake.Wait(ctx, func() bool { return fake.PendingFaults() == 0 }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := r.Append(ctx, "Last words."); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := r.Finish(ctx, testFooter); err != nil {
+				t.Fatal(err)
+			}
+			if n := fake.PendingFaults(); n != 0 {
+				t.Fatal("the injected refusal never happened")
+			}
+			msgs := fake.Thread("C1", to.Thread.Thread)
+			answer := "First words. More words. Last words."
+			if tt.delete {
+				// The deleted message is gone; its part is posted again in full.
+				if got := shownTexts(msgs); !reflect.DeepEqual(got, []string{answer}) {
+					t.Fatalf("thread shows %q", got)
+				}
+			} else {
+				if len(msgs) != 2 {
+					t.Fatalf("thread shows %q; want the answer to go on in a second message", shownTexts(msgs))
+				}
+				matchParts(t, answer, shownTexts(msgs))
+			}
+			if last := msgs[len(msgs)-1]; last.Footer != testFooterLine {
+				t.Fatalf("last message footer = %q", last.Footer)
+			}
+		})
+	}
+}

@@ -75,22 +75,32 @@ func (a *Adapter) onSocketEvent(ctx context.Context, sm *socketmode.Client, ev s
 			return
 		}
 		a.ack(ctx, sm, ev.Request, nil)
-	case socketmode.EventTypeSlashCommand:
-		cmd, _ := ev.Data.(slack.SlashCommand)
-		resp, err := a.onCommand(ctx, cmd)
-		if err != nil {
-			a.log.Warn("slash command not accepted", "err", err, "command", cmd.Command)
-			return
-		}
-		a.ack(ctx, sm, ev.Request, resp)
-	case socketmode.EventTypeInteractive:
-		cb, _ := ev.Data.(slack.InteractionCallback)
-		if err := a.onInteraction(ctx, cb); err == nil {
-			a.ack(ctx, sm, ev.Request, nil)
-		}
+	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive:
+		a.onSocketRequest(ctx, sm, ev)
 	case socketmode.EventTypeErrorBadMessage:
 		a.ackUnreadable(ctx, sm, ev.Data)
 	}
+}
+
+// onSocketRequest answers a slash command or an interaction: it is
+// acknowledged at once, and the work it asks for starts after the ack.
+func (a *Adapter) onSocketRequest(ctx context.Context, sm *socketmode.Client, ev socketmode.Event) {
+	var in interaction
+	var err error
+	switch data := ev.Data.(type) {
+	case slack.SlashCommand:
+		in.task, err = a.commandTask(data)
+	case slack.InteractionCallback:
+		in, err = a.onInteraction(data)
+	}
+	if err != nil {
+		// No ack: Slack delivers the request again.
+		a.log.Warn("slack request not accepted", "err", err, "type", ev.Type)
+		return
+	}
+	start := a.hold(in.task)
+	a.ack(ctx, sm, ev.Request, in.ack)
+	start()
 }
 
 func (a *Adapter) ack(ctx context.Context, sm *socketmode.Client, req *socketmode.Request, payload any) {

@@ -123,7 +123,24 @@ func nextSpan(text string, start int, state fence, limit, minEnd int) span {
 	if base+textLen(text[start:]) <= limit {
 		return span{start: start, end: len(text), prefix: prefix, after: fenceAt(text, start, state)}
 	}
-	var para, line, inside, before boundary
+	para, line, inside := scanBoundaries(text, start, state, base, limit, minEnd)
+	switch {
+	case para.pos > 0 && para.units-base >= (limit-base)/2:
+		return span{start: start, end: para.pos, prefix: prefix}
+	case line.pos > 0:
+		return span{start: start, end: line.pos, prefix: prefix}
+	case inside.pos > 0:
+		return span{start: start, end: inside.pos, prefix: prefix, suffix: inside.state.marker, after: inside.state}
+	}
+	return hardCut(text, start, state, prefix, limit, minEnd)
+}
+
+// scanBoundaries walks the lines from start while they fit in limit and
+// returns the last paragraph and line boundaries outside fences and the last
+// line boundary inside a fence where the fence can be closed, all at minEnd
+// or later. base is the length already taken by a reopened fence.
+func scanBoundaries(text string, start int, state fence, base, limit, minEnd int) (para, line, inside boundary) {
+	var before boundary
 	units, f := base, state
 	for pos := start; pos < len(text) && units <= limit; {
 		nl := strings.IndexByte(text[pos:], '\n')
@@ -151,15 +168,7 @@ func nextSpan(text string, start int, state fence, limit, minEnd int) span {
 			before, inside = inside, b
 		}
 	}
-	switch {
-	case para.pos > 0 && para.units-base >= (limit-base)/2:
-		return span{start: start, end: para.pos, prefix: prefix}
-	case line.pos > 0:
-		return span{start: start, end: line.pos, prefix: prefix}
-	case inside.pos > 0:
-		return span{start: start, end: inside.pos, prefix: prefix, suffix: inside.state.marker, after: inside.state}
-	}
-	return hardCut(text, start, state, prefix, limit, minEnd)
+	return para, line, inside
 }
 
 // reopen is the line that reopens a fence in the next message: the opening

@@ -41,11 +41,17 @@ func (a *Adapter) Reply(ctx context.Context, to bot.ReplyTarget) (bot.Reply, err
 		done:  make(chan struct{}),
 		// Something shows at once: the status until the first text.
 		status:      "thinking…",
-		native:      a.cfg.NativeStreaming && to.Thread.Thread != "" && !noStream,
+		native:      a.cfg.NativeStreaming && !noStream && canStream(to),
 		statusInMsg: to.Thread.Thread == "" || noStatus,
 	}
 	go r.run()
 	return r, nil
+}
+
+// canStream reports whether Slack can stream a reply to to: streams live
+// in threads, and in channels Slack needs the person they are for.
+func canStream(to bot.ReplyTarget) bool {
+	return to.Thread.Thread != "" && (to.User != "" || isDM(to.Thread.Channel, ""))
 }
 
 // reply is one answer being written. Callers fill the buffer; the worker
@@ -80,6 +86,10 @@ type reply struct {
 	nativeDone  bool
 	sent        int
 	lastEdit    time.Time
+	lost        int
+	// postAfter is when a reply that could not stream posts its first
+	// message, unless its answer ends first.
+	postAfter time.Time
 }
 
 // ending is how the reply ends: a footer after Finish, none after Fail.
@@ -91,7 +101,13 @@ type ending struct {
 type posted struct {
 	ts    string
 	shown content
+	// streamed marks a message made by chat.startStream; lost one that
+	// Slack stopped accepting changes to.
+	streamed, lost bool
 }
+
+// maxLost bounds how many messages a reply gives up on before failing.
+const maxLost = 3
 
 // snapshot is the reply's state at one moment.
 type snapshot struct {
@@ -229,14 +245,16 @@ func (r *reply) run() {
 		case <-r.wake:
 		case <-r.ctx.Done():
 			r.fail(r.ctx.Err())
+			r.stopOpenStream()
 			return
 		}
 	}
 }
 
-// settle waits for the end of a reply whose messages cannot be updated any
-// more, then clears the status so it never outlives the reply.
+// settle stops the stream of a reply whose messages cannot be updated any
+// more, waits for its end, then clears the status so it never outlives the reply.
 func (r *reply) settle() {
+	r.stopOpenStream()
 	select {
 	case <-r.ended:
 	case <-r.ctx.Done():
@@ -347,5 +365,26 @@ func (r *reply) waitEditInterval() error {
 	case <-r.ctx.Done():
 		return r.ctx.Err()
 	}
+	return nil
+}
+
+// giveUp handles Slack refusing a change to the current message (a stream
+// that stopped accepting text, a deleted message): the text from the last
+// position it surely shows continues in new messages. It returns err once
+// too many messages were lost.
+func (r *reply) giveUp(err error, from int) error {
+	r.lost++
+	if r.lost > maxLost || r.ctx.Err() != nil {
+		return err
+	}
+	r.log.Warn("slack refused a change to the answer, continuing in a new message", "err", err)
+	s := r.snap()
+	r.fence = fenceAt(s.text[:from], r.start, r.fence)
+	r.start, r.sent = from, from
+	r.cur().lost = true
+	if r.streaming {
+		r.ws.streamClosed()
+	}
+	r.streaming, r.native = false, false
 	return nil
 }

@@ -7,13 +7,17 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"kimibot/adapters/slack/slacktest"
 	"kimibot/bot"
+	"kimibot/conversation"
 )
 
 // MustSocketAdapter runs an adapter in Socket Mode against fake.
@@ -26,8 +30,8 @@ func MustSocketAdapter(tb testing.TB, fake *slacktest.Server, h bot.Handler) *Ad
 
 func TestSocketModeDeliversAndAcks(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{})
-	h := newRecorder()
-	MustSocketAdapter(t, fake, h)
+	h := newFakeEngine("UREV")
+	a := MustSocketAdapter(t, fake, h)
 	ctx := testContext(t)
 
 	ignored := fake.PushEvent(fake.Callback(slacktest.UserMessage{User: "U2", BotID: "BOTHER", Channel: "C1",
@@ -49,22 +53,47 @@ func TestSocketModeDeliversAndAcks(t *testing.T) {
 	}
 
 	t.Run("SlashCommand", func(t *testing.T) {
-		env := fake.PushSlashCommand(slacktest.SlashCommand{Command: "/kimi", Text: "new", ChannelID: "D1", UserID: "U1", TriggerID: "t1"})
-		if ev := h.next(t, ctx); ev.Kind != bot.EventReset || ev.Thread.Channel != "D1" {
-			t.Fatalf("event = %+v", ev)
+		cmd := fake.Slash("U1", "D1", "new")
+		env := fake.PushSlashCommand(cmd)
+		c := h.waitCommands(t, ctx, 1)[0]
+		if c.Name != "new" || c.Thread != (bot.ThreadRef{Platform: "slack", Workspace: "T0KIMI", Channel: "D1", DM: true}) || c.User.ID != "U1" {
+			t.Fatalf("command = %+v", c)
 		}
-		acked, err := fake.WaitAcked(ctx, env)
+		resps, err := fake.WaitResponses(ctx, cmd.ResponseURL, 1)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var resp commandResponse
-		if err := json.Unmarshal(acked.AckPayload, &resp); err != nil || resp.Text != "Starting a new conversation." || resp.ResponseType != "ephemeral" {
-			t.Fatalf("ack payload = %s (%v)", acked.AckPayload, err)
+		acked, _ := fake.Envelope(env)
+		if acked.Acks == 0 || (len(acked.AckPayload) != 0 && string(acked.AckPayload) != "null") {
+			t.Fatalf("ack = %d acks, payload %s; want an empty ack", acked.Acks, acked.AckPayload)
+		}
+		if r := resps[0]; r.Shown() != "ran `new`" || r.ResponseType != "ephemeral" || r.Time.Before(acked.Acked) {
+			t.Fatalf("response = %+v, ack at %v", r, acked.Acked)
 		}
 	})
 	t.Run("Interaction", func(t *testing.T) {
-		env := fake.PushInteraction([]byte(`{"type":"block_actions","user":{"id":"U1"},"trigger_id":"t2","actions":[]}`))
+		h.addDraft(conversation.Draft{ID: "d1", State: conversation.DraftPending})
+		card, err := a.PostCard(ctx, bot.ThreadRef{Platform: "slack", Workspace: "T0KIMI", Channel: "CREV"},
+			bot.Card{DraftID: "d1", Customer: "U9", Question: "hi?", Draft: "hello", Actions: []bot.ActionKind{bot.ActionApprove}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, err := fake.Click("UREV", "CREV", card.ID, actionApprove)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := fake.PushInteraction(payload)
+		act := h.waitActions(t, ctx, 1)[0]
+		var cb slack.InteractionCallback
+		_ = json.Unmarshal(payload, &cb)
+		if act.Kind != bot.ActionApprove || act.DraftID != "d1" || act.User.ID != "UREV" || act.DedupeKey != "slack:interaction:"+cb.TriggerID {
+			t.Fatalf("action = %+v", act)
+		}
 		if _, err := fake.WaitAcked(ctx, env); err != nil {
+			t.Fatal(err)
+		}
+		other := fake.PushInteraction([]byte(`{"type":"block_actions","user":{"id":"U1"},"trigger_id":"t2","actions":[]}`))
+		if _, err := fake.WaitAcked(ctx, other); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -171,7 +200,7 @@ func send(tb testing.TB, req *http.Request) (int, string) {
 
 func TestHTTPEvents(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{})
-	h := newRecorder()
+	h := newFakeEngine()
 	_, base := MustHTTP(t, fake, h)
 	ctx := testContext(t)
 	events := base + "/slack/events"
@@ -230,14 +259,20 @@ func TestHTTPEvents(t *testing.T) {
 		}
 	})
 	t.Run("OKCommand", func(t *testing.T) {
-		body := fake.Form(slacktest.SlashCommand{Command: "/kimi", Text: "new", ChannelID: "D1", UserID: "U1", TriggerID: "t1"})
-		req, _ := slacktest.SignedRequest(ctx, base+"/slack/commands", testSecret, time.Now(), "application/x-www-form-urlencoded", body)
-		code, resp := send(t, req)
-		if code != http.StatusOK || !strings.Contains(resp, "Starting a new conversation.") || !strings.Contains(resp, `"ephemeral"`) {
-			t.Fatalf("status %d, body %s", code, resp)
+		cmd := fake.Slash("U1", "C1", "support <#CREV|review>")
+		ack, err := fake.PostSlashCommand(ctx, base+"/slack/commands", testSecret, cmd)
+		if err != nil || ack.Status != http.StatusOK || len(ack.Body) != 0 {
+			t.Fatalf("ack = %d %q, err %v; want an empty 200", ack.Status, ack.Body, err)
 		}
-		if ev := h.next(t, ctx); ev.Kind != bot.EventReset {
-			t.Fatalf("event = %+v", ev)
+		if c := h.waitCommands(t, ctx, 1)[0]; c.Name != "support" || !reflect.DeepEqual(c.Args, []string{"CREV"}) {
+			t.Fatalf("command = %+v", c)
+		}
+		resps, err := fake.WaitResponses(ctx, cmd.ResponseURL, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := resps[0]; r.Shown() != "ran `support`" || r.ResponseType != "in_channel" {
+			t.Fatalf("response = %+v", r)
 		}
 	})
 	t.Run("OKInteraction", func(t *testing.T) {

@@ -41,8 +41,11 @@ type InteractionIn struct {
 	// Data is the interaction's "data" object as Discord sends it, for
 	// example {"name":"model","type":1,"options":[...]} for a command.
 	Data any
-	// Message is, for components, the ID of the message the component is on.
+	// Message is, for components and forms opened from them, the ID of
+	// the message the component is on.
 	Message string
+	// Roles are the user's role IDs in the channel's guild.
+	Roles []string
 }
 
 // Interaction is an interaction the fake dispatched and how the bot answered.
@@ -51,6 +54,8 @@ type Interaction struct {
 	Type       int
 	ChannelID  string
 	GuildID    string
+	User       User
+	Roles      []string
 	Dispatched time.Time
 	// CallbackType is the initial response's type (0 while unanswered).
 	CallbackType int
@@ -61,10 +66,22 @@ type Interaction struct {
 	Original string
 	// OriginalDeleted is set when the bot deleted the original response.
 	OriginalDeleted bool
+	// Edits are the edits of the original response, in order.
+	Edits []Edit
 	// Followups are the IDs of follow-up messages.
 	Followups []string
 	// message is the component's message.
 	message string
+	// event is the INTERACTION_CREATE payload, for replays.
+	event map[string]any
+	// submitted is set once the modal shown in answer was submitted.
+	submitted bool
+}
+
+// Edit is an edit of an interaction's original response.
+type Edit struct {
+	At      time.Time
+	Content string
 }
 
 // callback is the body of POST /interactions/{id}/{token}/callback.
@@ -74,6 +91,7 @@ type callback struct {
 		Content    string          `json:"content"`
 		Flags      int             `json:"flags"`
 		Components json.RawMessage `json:"components"`
+		Embeds     []Embed         `json:"embeds"`
 	} `json:"data"`
 }
 
@@ -81,33 +99,70 @@ type callback struct {
 func (s *Server) SendInteraction(in InteractionIn) Interaction {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.sendInteractionLocked(in)
+}
+
+func (s *Server) sendInteractionLocked(in InteractionIn) Interaction {
 	ch := s.channels[in.Channel]
+	roles := in.Roles
+	if roles == nil {
+		roles = []string{}
+	}
 	it := &Interaction{ID: s.ids.next(), Token: "itoken-" + randomHex(24), Type: in.Type, ChannelID: in.Channel,
-		GuildID: ch.GuildID, Dispatched: time.Now(), message: in.Message}
+		GuildID: ch.GuildID, User: in.User, Roles: roles, Dispatched: time.Now(), message: in.Message}
 	s.inter[it.ID] = it
 	ev := map[string]any{"id": it.ID, "application_id": s.opts.AppID, "type": in.Type, "token": it.Token, "version": 1,
 		"channel_id": in.Channel, "channel": ch.Channel, "data": in.Data, "locale": "en-US", "app_permissions": "0"}
 	if ch.GuildID != "" {
 		ev["guild_id"] = ch.GuildID
-		ev["member"] = map[string]any{"user": in.User, "roles": []string{}, "permissions": "0"}
+		ev["member"] = map[string]any{"user": in.User, "roles": roles, "permissions": "0"}
 	} else {
 		ev["user"] = in.User
 	}
 	if m, ok := s.messages[in.Message]; ok {
-		ev["message"] = m
+		ev["message"] = s.fetchedLocked(m)
 	}
+	it.event = ev
 	s.dispatchLocked("INTERACTION_CREATE", ch.GuildID, 0, ev)
 	s.bumpLocked()
-	return *it
+	return it.snapshot()
+}
+
+// ReplayInteraction dispatches an interaction again with the same ID and
+// token, as a redelivery would.
+func (s *Server) ReplayInteraction(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	it := s.inter[id]
+	s.dispatchLocked("INTERACTION_CREATE", it.GuildID, 0, it.event)
+	s.bumpLocked()
 }
 
 // InteractionState returns an interaction with the answers received so far.
 func (s *Server) InteractionState(id string) Interaction {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it := *s.inter[id]
-	it.Followups = append([]string(nil), it.Followups...)
-	return it
+	return s.inter[id].snapshot()
+}
+
+// snapshot copies an interaction for callers outside the lock.
+func (it *Interaction) snapshot() Interaction {
+	c := *it
+	c.Followups = append([]string(nil), it.Followups...)
+	c.Edits = append([]Edit(nil), it.Edits...)
+	c.Roles = append([]string(nil), it.Roles...)
+	c.event = nil
+	return c
+}
+
+// ModalShown returns the modal an interaction was answered with.
+func (s *Server) ModalShown(id string) (Modal, bool) {
+	it := s.InteractionState(id)
+	if it.CallbackType != CallbackModal {
+		return Modal{}, false
+	}
+	m, _ := parseModal(it.Callback)
+	return m, true
 }
 
 func (s *Server) interactionByToken(token string) *Interaction {
@@ -164,6 +219,14 @@ func (s *Server) callbackLocked(w http.ResponseWriter, it *Interaction, id strin
 	case !callbackAllowed(it.Type, cb.Type):
 		writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body: type: Invalid interaction response type")
 		return
+	case cb.Type == CallbackAutocomplete && choicesProblem(raw.Data) != "":
+		invalid(w, choicesProblem(raw.Data))
+		return
+	case cb.Type == CallbackModal:
+		if _, p := parseModal(raw.Data); p != "" {
+			invalid(w, p)
+			return
+		}
 	}
 	if !s.applyCallbackLocked(w, it, cb) {
 		return
@@ -191,7 +254,7 @@ func callbackAllowed(interaction, cb int) bool {
 func (s *Server) applyCallbackLocked(w http.ResponseWriter, it *Interaction, cb callback) bool {
 	switch cb.Type {
 	case CallbackMessage, CallbackDeferredMessage:
-		if cb.Type == CallbackMessage && !checkContent(w, cb.Data.Content, cb.Data.Components) {
+		if cb.Type == CallbackMessage && !checkMessage(w, cb.Data.Content, cb.Data.Components, cb.Data.Embeds) {
 			return false
 		}
 		m := &Message{ID: s.ids.next(), ChannelID: it.ChannelID, GuildID: it.GuildID, Author: s.botUser(),
@@ -205,6 +268,10 @@ func (s *Server) applyCallbackLocked(w http.ResponseWriter, it *Interaction, cb 
 			return false
 		}
 		if cb.Type == CallbackUpdateMessage {
+			if componentProblem(cb.Data.Components) != "" {
+				invalid(w, componentProblem(cb.Data.Components))
+				return false
+			}
 			m.Content, m.Edits = cb.Data.Content, m.Edits+1
 			if cb.Data.Components != nil {
 				m.Components = cb.Data.Components
@@ -229,7 +296,7 @@ func (s *Server) followupLocked(w http.ResponseWriter, r *http.Request, it *Inte
 	if req.Content != nil {
 		content = *req.Content
 	}
-	if !checkContent(w, content, req.Components) {
+	if !checkMessage(w, content, req.Components, nil) {
 		return
 	}
 	m := &Message{ID: s.ids.next(), ChannelID: it.ChannelID, GuildID: it.GuildID, Author: s.botUser(),
@@ -255,17 +322,22 @@ func (s *Server) originalLocked(w http.ResponseWriter, rt route, it *Interaction
 	}
 	var req webhookMessage
 	_ = json.Unmarshal(body, &req)
-	if req.Content != nil && !checkContent(w, *req.Content, req.Components) {
-		return
-	}
+	next := *m
 	if req.Content != nil {
-		m.Content = *req.Content
+		next.Content = *req.Content
 	}
 	if req.Components != nil {
-		m.Components = req.Components
+		next.Components = req.Components
 	}
+	if !checkMessage(w, next.Content, next.Components, next.Embeds) {
+		return
+	}
+	m.Content, m.Components = next.Content, next.Components
 	now := time.Now().UTC()
 	m.EditedTimestamp, m.Edits = &now, m.Edits+1
+	if rt.name == routeEditOriginal {
+		it.Edits = append(it.Edits, Edit{At: now, Content: m.Content})
+	}
 	writeJSON(w, m)
 }
 

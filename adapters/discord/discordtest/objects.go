@@ -75,7 +75,7 @@ type Message struct {
 	Mentions          []User            `json:"mentions"`
 	MentionRoles      []string          `json:"mention_roles"`
 	Attachments       []Attachment      `json:"attachments"`
-	Embeds            []any             `json:"embeds"`
+	Embeds            []Embed           `json:"embeds"`
 	Type              int               `json:"type"`
 	Flags             int               `json:"flags"`
 	Nonce             string            `json:"nonce,omitempty"`
@@ -85,6 +85,29 @@ type Message struct {
 	Components json.RawMessage `json:"components,omitempty"`
 	// Edits counts the PATCH requests that changed the message.
 	Edits int `json:"-"`
+}
+
+// Embed is a rich embed of a message.
+type Embed struct {
+	Type        string       `json:"type,omitempty"`
+	Title       string       `json:"title,omitempty"`
+	Description string       `json:"description,omitempty"`
+	URL         string       `json:"url,omitempty"`
+	Color       int          `json:"color,omitempty"`
+	Fields      []EmbedField `json:"fields,omitempty"`
+	Footer      *EmbedFooter `json:"footer,omitempty"`
+}
+
+// EmbedField is a titled section of an embed.
+type EmbedField struct {
+	Name   string `json:"name"`
+	Value  string `json:"value"`
+	Inline bool   `json:"inline,omitempty"`
+}
+
+// EmbedFooter is the small print under an embed.
+type EmbedFooter struct {
+	Text string `json:"text"`
 }
 
 // Identify is the payload of a gateway Identify (op 2) the fake received.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -19,6 +20,7 @@ const (
 	routeGetChannel        = "GET /channels/{id}"
 	routeTyping            = "POST /channels/{id}/typing"
 	routeCreateMessage     = "POST /channels/{id}/messages"
+	routeListMessages      = "GET /channels/{id}/messages"
 	routeGetMessage        = "GET /channels/{id}/messages/{id}"
 	routeEditMessage       = "PATCH /channels/{id}/messages/{id}"
 	routeDeleteMessage     = "DELETE /channels/{id}/messages/{id}"
@@ -30,6 +32,8 @@ const (
 	routeDeleteOriginal    = "DELETE /webhooks/{id}/{token}/messages/@original"
 	routeFollowup          = "POST /webhooks/{id}/{token}"
 	routeEditFollowup      = "PATCH /webhooks/{id}/{token}/messages/{id}"
+	routeGlobalCommands    = "PUT /applications/{id}/commands"
+	routeGuildCommands     = "PUT /applications/{id}/guilds/{id}/commands"
 )
 
 // The route names of REST calls, for matching Call.Route and Fault.Route.
@@ -43,6 +47,9 @@ const (
 	RouteEditOriginal      = routeEditOriginal
 	RouteDeleteOriginal    = routeDeleteOriginal
 	RouteFollowup          = routeFollowup
+	RouteListMessages      = routeListMessages
+	RouteGlobalCommands    = routeGlobalCommands
+	RouteGuildCommands     = routeGuildCommands
 )
 
 // MaxContent is Discord's limit on message content, in characters.
@@ -66,8 +73,10 @@ func classify(method, path string) route {
 	key := method + " /" + templatePath(seg)
 	rt := route{name: key, ids: params(seg)}
 	switch key {
-	case routeGateway, routeGatewayBot, routeMe, routeCreateDM, routeGetChannel, routeGetMessage:
+	case routeGateway, routeGatewayBot, routeMe, routeCreateDM, routeGetChannel, routeGetMessage, routeListMessages:
 		rt.bucket = "other"
+	case routeGlobalCommands, routeGuildCommands:
+		rt.bucket = "commands"
 	case routeTyping:
 		rt.bucket = "typing"
 	case routeCreateMessage, routeEditMessage, routeDeleteMessage:
@@ -90,7 +99,7 @@ func templatePath(seg []string) string {
 	out := make([]string, len(seg))
 	for i, p := range seg {
 		switch {
-		case i == 0, p == "@me", p == "@original", p == "messages", p == "threads", p == "typing", p == "callback", p == "channels", p == "bot":
+		case i == 0, literalSegment(p):
 			out[i] = p
 		case i == 2 && (seg[0] == "interactions" || seg[0] == "webhooks"):
 			out[i] = "{token}"
@@ -101,10 +110,20 @@ func templatePath(seg []string) string {
 	return strings.Join(out, "/")
 }
 
+// literalSegment reports whether a path segment is part of a route's
+// name rather than a parameter.
+func literalSegment(p string) bool {
+	switch p {
+	case "@me", "@original", "messages", "threads", "typing", "callback", "channels", "bot", "commands", "guilds":
+		return true
+	}
+	return false
+}
+
 func params(seg []string) []string {
 	var ids []string
 	for i, p := range seg {
-		if i > 0 && !strings.HasPrefix(p, "@") && p != "messages" && p != "threads" && p != "typing" && p != "callback" && p != "channels" && p != "bot" {
+		if i > 0 && !strings.HasPrefix(p, "@") && !literalSegment(p) {
 			ids = append(ids, p)
 		}
 	}
@@ -276,8 +295,14 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, rt route, body [
 		s.typing(w, rt.channel)
 	case routeCreateMessage:
 		s.createMessage(w, rt.channel, body)
+	case routeListMessages:
+		s.listMessages(w, r, rt.channel)
 	case routeGetMessage:
 		s.getMessage(w, rt.channel, rt.ids[1])
+	case routeGlobalCommands:
+		s.putCommands(w, rt.ids[0], "", body)
+	case routeGuildCommands:
+		s.putCommands(w, rt.ids[0], rt.ids[1], body)
 	case routeEditMessage:
 		s.editMessage(w, rt.channel, rt.ids[1], body)
 	case routeDeleteMessage:
@@ -336,20 +361,6 @@ func contentLen(s string) int {
 	return n
 }
 
-// checkContent answers 400 and reports false when content is invalid.
-// A message with components may have empty content.
-func checkContent(w http.ResponseWriter, content string, components json.RawMessage) bool {
-	switch {
-	case strings.TrimSpace(content) == "" && !hasComponents(components):
-		writeError(w, http.StatusBadRequest, 50006, "Cannot send an empty message")
-		return false
-	case contentLen(content) > MaxContent:
-		writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body: content: Must be 2000 or fewer in length.")
-		return false
-	}
-	return true
-}
-
 func hasComponents(c json.RawMessage) bool {
 	var list []json.RawMessage
 	return json.Unmarshal(c, &list) == nil && len(list) > 0
@@ -363,6 +374,7 @@ type messageCreate struct {
 	MessageReference *MessageReference `json:"message_reference"`
 	Flags            int               `json:"flags"`
 	Components       json.RawMessage   `json:"components"`
+	Embeds           []Embed           `json:"embeds"`
 }
 
 func (s *Server) createMessage(w http.ResponseWriter, channelID string, body []byte) {
@@ -378,7 +390,7 @@ func (s *Server) createMessage(w http.ResponseWriter, channelID string, body []b
 	case !ok:
 		writeError(w, http.StatusNotFound, 10003, "Unknown Channel")
 		return
-	case !checkContent(w, req.Content, req.Components):
+	case !checkMessage(w, req.Content, req.Components, req.Embeds):
 		return
 	}
 	if m := s.nonceMessageLocked(ch, req); m != nil {
@@ -386,7 +398,7 @@ func (s *Server) createMessage(w http.ResponseWriter, channelID string, body []b
 		return
 	}
 	m := &Message{ID: s.ids.next(), ChannelID: channelID, GuildID: ch.GuildID, Author: s.botUser(), Content: req.Content,
-		Timestamp: time.Now().UTC(), Nonce: req.Nonce, Flags: req.Flags, Components: req.Components}
+		Timestamp: time.Now().UTC(), Nonce: req.Nonce, Flags: req.Flags, Components: req.Components, Embeds: req.Embeds}
 	if ref := req.MessageReference; ref != nil {
 		target, ok := s.messages[ref.MessageID]
 		if !ok && (ref.FailIfNotExists == nil || *ref.FailIfNotExists) {
@@ -431,7 +443,10 @@ func (s *Server) storeMessageLocked(m *Message) {
 	if m.Attachments == nil {
 		m.Attachments = []Attachment{}
 	}
-	m.Embeds, m.MentionRoles = []any{}, []string{}
+	if m.Embeds == nil {
+		m.Embeds = []Embed{}
+	}
+	m.MentionRoles = []string{}
 	s.messages[m.ID] = m
 	ch := s.channels[m.ChannelID]
 	ch.messages = append(ch.messages, m.ID)
@@ -447,13 +462,63 @@ func (s *Server) getMessage(w http.ResponseWriter, channelID, id string) {
 		writeError(w, http.StatusNotFound, 10008, "Unknown Message")
 		return
 	}
-	writeJSON(w, m)
+	writeJSON(w, s.fetchedLocked(m))
+}
+
+// fetchedLocked is a stored message as a fetch returns it: Discord keeps a
+// message's nonce only for the create response and MESSAGE_CREATE.
+func (s *Server) fetchedLocked(m *Message) Message {
+	out := *m
+	if s.opts.FetchOmitsNonce {
+		out.Nonce = ""
+	}
+	return out
+}
+
+// listMessages serves GET /channels/{id}/messages: newest first, at most
+// limit (1 to 100, default 50), before or after a message ID.
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, channelID string) {
+	q := r.URL.Query()
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			invalid(w, "limit: Must be between 1 and 100.")
+			return
+		}
+		limit = n
+	}
+	before, after := q.Get("before"), q.Get("after")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ch, ok := s.channels[channelID]
+	if !ok {
+		writeError(w, http.StatusNotFound, 10003, "Unknown Channel")
+		return
+	}
+	out := []Message{}
+	for i := len(ch.messages) - 1; i >= 0 && len(out) < limit; i-- {
+		m, ok := s.messages[ch.messages[i]]
+		if !ok || (before != "" && !snowflakeLess(m.ID, before)) || (after != "" && !snowflakeLess(after, m.ID)) {
+			continue
+		}
+		out = append(out, s.fetchedLocked(m))
+	}
+	writeJSON(w, out)
+}
+
+// snowflakeLess reports whether snowflake a is older than b.
+func snowflakeLess(a, b string) bool {
+	x, _ := strconv.ParseUint(a, 10, 64)
+	y, _ := strconv.ParseUint(b, 10, 64)
+	return x < y
 }
 
 func (s *Server) editMessage(w http.ResponseWriter, channelID, id string, body []byte) {
 	var req struct {
 		Content    *string         `json:"content"`
 		Components json.RawMessage `json:"components"`
+		Embeds     *[]Embed        `json:"embeds"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		writeError(w, http.StatusBadRequest, 50109, "The request body contains invalid JSON.")
@@ -469,15 +534,21 @@ func (s *Server) editMessage(w http.ResponseWriter, channelID, id string, body [
 	case m.Author.ID != s.opts.BotID:
 		writeError(w, http.StatusForbidden, 50005, "Cannot edit a message authored by another user")
 		return
-	case req.Content != nil && !checkContent(w, *req.Content, req.Components):
-		return
 	}
+	next := *m
 	if req.Content != nil {
-		m.Content = *req.Content
+		next.Content = *req.Content
 	}
 	if req.Components != nil {
-		m.Components = req.Components
+		next.Components = req.Components
 	}
+	if req.Embeds != nil {
+		next.Embeds = *req.Embeds
+	}
+	if !checkMessage(w, next.Content, next.Components, next.Embeds) {
+		return
+	}
+	m.Content, m.Components, m.Embeds = next.Content, next.Components, next.Embeds
 	now := time.Now().UTC()
 	m.EditedTimestamp = &now
 	m.Edits++

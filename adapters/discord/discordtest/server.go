@@ -3,7 +3,13 @@
 // kimibot calls, speaks the gateway protocol (Hello, Identify, Resume, Ready,
 // heartbeats, dispatches), enforces Discord's rate limits with real headers
 // and 429 bodies, records every call with its time, and can drop the
-// gateway connection to exercise resuming.
+// gateway connection to exercise resuming. It keeps registered application
+// commands; tests act as users only as Discord's client allows (running a
+// registered command, typing in an autocomplete option, clicking a button
+// a message shows, submitting a modal the bot opened). It checks messages,
+// embeds, components, modals and autocomplete answers against Discord's
+// limits, answers repeated creates with the same nonce with the first
+// message, and records each interaction's answers with their times.
 package discordtest
 
 import (
@@ -37,6 +43,10 @@ type Options struct {
 	// message content intent fail with close code 4014, as for a bot whose
 	// intent is not switched on.
 	DenyMessageContent bool
+	// FetchOmitsNonce makes fetched messages carry no nonce, as on
+	// Discord, which echoes a nonce only in the create response and in
+	// MESSAGE_CREATE. By default the fake keeps it on stored messages.
+	FetchOmitsNonce bool
 }
 
 func (o *Options) defaults() {
@@ -132,6 +142,8 @@ type Server struct {
 	stats       Stats
 	gw          gatewayState
 	inter       map[string]*Interaction
+	// commands are the registered application commands by guild ("" for global).
+	commands map[string][]Command
 }
 
 // channelState is a channel and what the fake keeps about it.
@@ -155,6 +167,7 @@ func NewServer(tb testing.TB, opts Options) *Server {
 		attachments: map[string][]byte{},
 		buckets:     map[string]*slidingLog{},
 		inter:       map[string]*Interaction{},
+		commands:    map[string][]Command{},
 	}
 	s.gw.sessions = map[string]*session{}
 	s.users[opts.BotID] = s.botUser()

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -76,6 +77,7 @@ type Callback struct {
 // Callback wraps an inner event into an event_callback body with a fresh event_id.
 func (s *Server) Callback(event map[string]any) Callback {
 	s.mu.Lock()
+	s.noteUserMessageLocked(event)
 	s.seq++
 	id := "Ev" + strconv.FormatInt(s.seq, 10)
 	s.mu.Unlock()
@@ -133,8 +135,59 @@ func SignedRequest(ctx context.Context, target, secret string, at time.Time, con
 	return req, nil
 }
 
+// PostEvent delivers an Events API body to an app's events URL as Slack
+// does: signed with secret now, and with X-Slack-Retry-Num and
+// X-Slack-Retry-Reason when retry is above zero. It returns the HTTP status.
+func PostEvent(ctx context.Context, eventsURL, secret string, body []byte, retry int) (int, error) {
+	req, err := SignedRequest(ctx, eventsURL, secret, time.Now(), "application/json", body)
+	if err != nil {
+		return 0, err
+	}
+	if retry > 0 {
+		req.Header.Set("X-Slack-Retry-Num", strconv.Itoa(retry))
+		req.Header.Set("X-Slack-Retry-Reason", "http_timeout")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("post event: %w", err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
 // InteractionForm is an interactivity payload as Slack posts it: a form
 // with one "payload" field holding the JSON.
 func InteractionForm(payload []byte) []byte {
 	return []byte("payload=" + url.QueryEscape(string(payload)))
+}
+
+// PostSlashCommand posts the command to an app's Request URL as Slack
+// does, signed with secret now, and returns the app's answer.
+func (s *Server) PostSlashCommand(ctx context.Context, commandsURL, secret string, c SlashCommand) (Ack, error) {
+	return postForm(ctx, commandsURL, secret, s.Form(c))
+}
+
+// PostInteraction posts an interactivity payload (from Click or Submit)
+// to an app's Request URL as Slack does, and returns the app's answer.
+func PostInteraction(ctx context.Context, interactionsURL, secret string, payload []byte) (Ack, error) {
+	return postForm(ctx, interactionsURL, secret, InteractionForm(payload))
+}
+
+func postForm(ctx context.Context, target, secret string, body []byte) (Ack, error) {
+	req, err := SignedRequest(ctx, target, secret, time.Now(), "application/x-www-form-urlencoded", body)
+	if err != nil {
+		return Ack{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Ack{}, fmt.Errorf("post %s: %w", target, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	ack := Ack{Time: time.Now(), Status: resp.StatusCode, Body: data}
+	if err != nil {
+		return ack, fmt.Errorf("read answer of %s: %w", target, err)
+	}
+	return ack, nil
 }

@@ -22,6 +22,9 @@ type Fault struct {
 	Penalty time.Duration
 	// Error is the Slack error code of an ok:false answer.
 	Error string
+	// Lose lets the call take effect and then closes the connection
+	// without an answer, as when a response is lost on the way back.
+	Lose bool
 	// Times is how many calls fail (1 when 0).
 	Times int
 	// After lets this many matching calls through first.
@@ -70,6 +73,8 @@ func (s *Server) faultLocked(method string, now time.Time) (answer, bool) {
 
 func (s *Server) faultAnswerLocked(f *Fault, now time.Time) answer {
 	switch {
+	case f.Lose:
+		return answer{lose: true}
 	case f.Status == http.StatusTooManyRequests:
 		penalty := f.Penalty
 		if penalty == 0 {
@@ -100,6 +105,8 @@ func (s *Server) limitLocked(method string, p url.Values, now time.Time) answer 
 		return s.windowLocked(method, channel, s.opts.UpdatesPerWindow, now)
 	case "chat.appendStream":
 		return s.windowLocked(method, channel, s.opts.AppendsPerWindow, now)
+	case "chat.startStream", "chat.stopStream":
+		return s.windowLocked(method, channel, s.opts.StreamCallsPerWindow, now)
 	case "chat.postMessage":
 		return s.postPaceLocked(channel, now)
 	}

@@ -8,7 +8,6 @@ package slacktest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -35,6 +34,9 @@ type Options struct {
 	UpdatesPerWindow int
 	// AppendsPerWindow caps chat.appendStream per workspace in any window (100).
 	AppendsPerWindow int
+	// StreamCallsPerWindow caps chat.startStream and chat.stopStream, each,
+	// per workspace in any window (20: Slack's Tier 2).
+	StreamCallsPerWindow int
 	// PostInterval is the sustained chat.postMessage pace per channel (1s)
 	// and PostBurst the burst allowed on top of it (5).
 	PostInterval time.Duration
@@ -46,6 +48,8 @@ type Options struct {
 	MaxRetries int
 	// PingInterval is how often the websocket pings the client (5s).
 	PingInterval time.Duration
+	// TriggerTimeout is how long a trigger_id may open a view (3s).
+	TriggerTimeout time.Duration
 }
 
 func (o *Options) defaults() {
@@ -68,6 +72,7 @@ func (o *Options) defaults() {
 	defDur(&o.PostInterval, time.Second)
 	defDur(&o.AckTimeout, 3*time.Second)
 	defDur(&o.PingInterval, 5*time.Second)
+	defDur(&o.TriggerTimeout, 3*time.Second)
 	defInt := func(n *int, v int) {
 		if *n <= 0 {
 			*n = v
@@ -75,6 +80,7 @@ func (o *Options) defaults() {
 	}
 	defInt(&o.UpdatesPerWindow, 50)
 	defInt(&o.AppendsPerWindow, 100)
+	defInt(&o.StreamCallsPerWindow, 20)
 	defInt(&o.PostBurst, 5)
 	defInt(&o.MaxRetries, 3)
 }
@@ -89,6 +95,8 @@ type Call struct {
 	Status int
 	// Error is the Slack error code of an ok:false answer.
 	Error string
+	// Lost is true when the call took effect but its answer was lost.
+	Lost bool
 }
 
 // Channel returns the channel the call addressed, whichever parameter name
@@ -122,8 +130,14 @@ type Server struct {
 	order      []string
 	ephemerals []Ephemeral
 	statuses   map[string][]StatusChange
-	views      []json.RawMessage
+	views      []*View
 	users      map[string]User
+	userMsgs   map[string]*userMsg
+	groups     map[string][]string
+	triggers   map[string]*trigger
+	responses  map[string]*responseURL
+	answers    []Response
+	holds      map[string]*hold
 	files      map[string]file
 	faults     []*Fault
 	windows    map[string][]time.Time
@@ -139,17 +153,22 @@ type Server struct {
 func New(opts Options) *Server {
 	opts.defaults()
 	s := &Server{
-		opts:     opts,
-		changed:  make(chan struct{}),
-		msgs:     map[string]*Message{},
-		counts:   map[string]int{},
-		statuses: map[string][]StatusChange{},
-		users:    map[string]User{},
-		files:    map[string]file{},
-		windows:  map[string][]time.Time{},
-		buckets:  map[string]*bucket{},
-		blocked:  map[string]time.Time{},
-		base:     time.Now().Unix(),
+		opts:      opts,
+		changed:   make(chan struct{}),
+		msgs:      map[string]*Message{},
+		counts:    map[string]int{},
+		statuses:  map[string][]StatusChange{},
+		users:     map[string]User{},
+		userMsgs:  map[string]*userMsg{},
+		groups:    map[string][]string{},
+		triggers:  map[string]*trigger{},
+		responses: map[string]*responseURL{},
+		holds:     map[string]*hold{},
+		files:     map[string]file{},
+		windows:   map[string][]time.Time{},
+		buckets:   map[string]*bucket{},
+		blocked:   map[string]time.Time{},
+		base:      time.Now().Unix(),
 	}
 	s.hub = newHub(s)
 	mux := http.NewServeMux()
@@ -157,6 +176,7 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /files/{id}/{name}", s.serveFile)
 	mux.HandleFunc("GET /signin", serveSignIn)
 	mux.HandleFunc("GET /socket", s.hub.serveSocket)
+	mux.HandleFunc("POST /respond/{id}", s.serveResponse)
 	s.http = httptest.NewServer(mux)
 	return s
 }

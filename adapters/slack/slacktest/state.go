@@ -3,7 +3,6 @@ package slacktest
 import (
 	"encoding/json"
 	"net/url"
-	"strings"
 	"time"
 	"unicode/utf16"
 )
@@ -32,8 +31,16 @@ type Message struct {
 	// Markdown is what the message's markdown and section blocks show, or
 	// the text a stream received.
 	Markdown string
-	// Footer is the text of its context blocks.
-	Footer string
+	// Footer is the text of its context blocks, Contexts each one's.
+	Footer   string
+	Contexts []string
+	// Header is the text of its header block, Buttons those of its actions blocks.
+	Header  string
+	Buttons []Button
+	// Blocks is the blocks parameter last sent, as is.
+	Blocks json.RawMessage
+	// Metadata is the message metadata it was posted with, if any.
+	Metadata *Metadata
 	// Streamed is true for a message made by chat.startStream, and
 	// Streaming while that stream has not been stopped.
 	Streamed, Streaming bool
@@ -41,6 +48,22 @@ type Message struct {
 	Edits int
 	// States lists every visible state in order, the first being the post.
 	States []State
+}
+
+// Metadata is message metadata: an event type and its payload.
+type Metadata struct {
+	EventType    string         `json:"event_type"`
+	EventPayload map[string]any `json:"event_payload"`
+}
+
+// Button returns the button with actionID, if the message shows one.
+func (m Message) Button(actionID string) (Button, bool) {
+	for _, b := range m.Buttons {
+		if b.ActionID == actionID {
+			return b, true
+		}
+	}
+	return Button{}, false
 }
 
 // State is one visible state of a message.
@@ -96,6 +119,25 @@ func (s *Server) Messages() []Message {
 	return out
 }
 
+// DeleteMessage removes a message, as a person with the right to do so
+// can; later calls that address it fail with message_not_found.
+func (s *Server) DeleteMessage(channel, ts string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := channel + "/" + ts
+	if _, ok := s.msgs[key]; !ok {
+		return
+	}
+	delete(s.msgs, key)
+	for i, k := range s.order {
+		if k == key {
+			s.order = append(s.order[:i], s.order[i+1:]...)
+			break
+		}
+	}
+	s.notifyLocked()
+}
+
 // Ephemerals returns the ephemeral messages posted so far.
 func (s *Server) Ephemerals() []Ephemeral {
 	s.mu.Lock()
@@ -110,17 +152,30 @@ func (s *Server) Statuses(channel, threadTS string) []StatusChange {
 	return append([]StatusChange(nil), s.statuses[channel+"/"+threadTS]...)
 }
 
-// Views returns the views opened with views.open, as sent.
-func (s *Server) Views() []json.RawMessage {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]json.RawMessage(nil), s.views...)
-}
-
 func (m *Message) clone() Message {
 	c := *m
 	c.States = append([]State(nil), m.States...)
+	c.Contexts = append([]string(nil), m.Contexts...)
+	c.Buttons = append([]Button(nil), m.Buttons...)
 	return c
+}
+
+// show makes the message show blocks.
+func (m *Message) show(b shownBlocks) {
+	m.Markdown, m.Footer, m.Contexts = b.markdown, b.footer, b.contexts
+	m.Header, m.Buttons, m.Blocks = b.header, b.buttons, b.raw
+}
+
+// parseMetadata reads a metadata parameter.
+func parseMetadata(raw string) (*Metadata, string) {
+	if raw == "" {
+		return nil, ""
+	}
+	var md Metadata
+	if err := json.Unmarshal([]byte(raw), &md); err != nil || md.EventType == "" {
+		return nil, "invalid_metadata_format"
+	}
+	return &md, ""
 }
 
 // recordLocked appends the message's visible state if it changed.
@@ -152,9 +207,14 @@ func (s *Server) postMessageLocked(p url.Values, now time.Time) reply {
 	if code != "" {
 		return fail(code)
 	}
+	meta, code := parseMetadata(p.Get("metadata"))
+	if code != "" {
+		return fail(code)
+	}
 	m := s.newMessageLocked(channel, p.Get("thread_ts"))
 	m.Text = truncate(p.Get("text"), MaxText)
-	m.Markdown, m.Footer = blocks.markdown, blocks.footer
+	m.show(blocks)
+	m.Metadata = meta
 	m.recordLocked(now)
 	return ok(map[string]any{"channel": channel, "ts": m.TS, "message": s.wireLocked(m)})
 }
@@ -169,7 +229,7 @@ func (s *Server) updateLocked(p url.Values, now time.Time) reply {
 		if code != "" {
 			return fail(code)
 		}
-		m.Markdown, m.Footer = blocks.markdown, blocks.footer
+		m.show(blocks)
 	}
 	if _, has := p["text"]; has {
 		m.Text = truncate(p.Get("text"), MaxText)
@@ -197,14 +257,6 @@ func (s *Server) setStatusLocked(p url.Values, now time.Time) reply {
 	return ok(nil)
 }
 
-func (s *Server) openViewLocked(p url.Values) reply {
-	if p.Get("trigger_id") == "" {
-		return fail("invalid_trigger_id")
-	}
-	s.views = append(s.views, json.RawMessage(p.Get("view")))
-	return ok(map[string]any{"view": map[string]any{"id": "V" + strings.ReplaceAll(s.nextTSLocked(), ".", "")}})
-}
-
 func (s *Server) wireLocked(m *Message) map[string]any {
 	w := map[string]any{"type": "message", "text": m.Text, "ts": m.TS,
 		"user": s.opts.BotUserID, "bot_id": s.opts.BotID}
@@ -212,57 +264,6 @@ func (s *Server) wireLocked(m *Message) map[string]any {
 		w["thread_ts"] = m.ThreadTS
 	}
 	return w
-}
-
-// shownBlocks is what a blocks parameter shows.
-type shownBlocks struct{ markdown, footer string }
-
-// parseBlocks reads a blocks parameter and checks Slack's block limits,
-// returning the Slack error code of a violation.
-func parseBlocks(raw string) (shownBlocks, string) {
-	if raw == "" {
-		return shownBlocks{}, ""
-	}
-	var blocks []struct {
-		Type     string `json:"type"`
-		Text     json.RawMessage
-		Elements []struct {
-			Text string `json:"text"`
-		} `json:"elements"`
-	}
-	if err := json.Unmarshal([]byte(raw), &blocks); err != nil {
-		return shownBlocks{}, "invalid_blocks_format"
-	}
-	if len(blocks) > MaxBlocks {
-		return shownBlocks{}, "invalid_blocks"
-	}
-	var md, foot []string
-	total := 0
-	for _, b := range blocks {
-		switch b.Type {
-		case "markdown":
-			var t string
-			if json.Unmarshal(b.Text, &t) != nil || Len(t) > MaxMarkdownBlock {
-				return shownBlocks{}, "invalid_blocks"
-			}
-			total += Len(t)
-			md = append(md, t)
-		case "section":
-			var t struct{ Text string }
-			if json.Unmarshal(b.Text, &t) != nil || Len(t.Text) > MaxSectionText {
-				return shownBlocks{}, "invalid_blocks"
-			}
-			md = append(md, t.Text)
-		case "context":
-			for _, e := range b.Elements {
-				foot = append(foot, e.Text)
-			}
-		}
-	}
-	if total > MaxMarkdownTotal {
-		return shownBlocks{}, "msg_blocks_too_long"
-	}
-	return shownBlocks{markdown: strings.Join(md, "\n"), footer: strings.Join(foot, " ")}, ""
 }
 
 // Len is the length Slack's limits are checked against: UTF-16 code units.

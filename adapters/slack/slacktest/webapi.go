@@ -28,6 +28,8 @@ type answer struct {
 	status     int
 	retryAfter string
 	body       map[string]any
+	// lose closes the connection instead of answering.
+	lose bool
 }
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
@@ -37,9 +39,14 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
+	s.waitHold(r.Context(), method)
 	s.mu.Lock()
 	a := s.handleLocked(method, params, token, time.Now())
 	s.mu.Unlock()
+	if a.lose {
+		loseAnswer(w)
+		return
+	}
 	writeAnswer(w, a)
 }
 
@@ -49,7 +56,7 @@ func (s *Server) handleLocked(method string, params url.Values, token string, no
 	a := s.gateLocked(method, params, token, now)
 	if a.status == 0 {
 		rep := s.dispatchLocked(method, params, now)
-		a = answer{status: http.StatusOK, body: map[string]any{"ok": rep.err == ""}}
+		a = answer{status: http.StatusOK, body: map[string]any{"ok": rep.err == ""}, lose: a.lose}
 		if rep.err != "" {
 			a.body["error"] = rep.err
 		}
@@ -57,7 +64,7 @@ func (s *Server) handleLocked(method string, params url.Values, token string, no
 			a.body[k] = v
 		}
 	}
-	call.Status = a.status
+	call.Status, call.Lost = a.status, a.lose
 	if e, _ := a.body["error"].(string); e != "" {
 		call.Error = e
 	} else if a.status == http.StatusOK {
@@ -71,9 +78,17 @@ func (s *Server) handleLocked(method string, params url.Values, token string, no
 // gateLocked applies injected faults, authentication and rate limits. A
 // zero answer lets the call through to its method.
 func (s *Server) gateLocked(method string, params url.Values, token string, now time.Time) answer {
-	if a, hit := s.faultLocked(method, now); hit {
-		return a
+	f, hit := s.faultLocked(method, now)
+	if hit && !f.lose {
+		return f
 	}
+	a := s.authLimitLocked(method, params, token, now)
+	a.lose = hit
+	return a
+}
+
+// authLimitLocked checks the token and the rate limits of a call.
+func (s *Server) authLimitLocked(method string, params url.Values, token string, now time.Time) answer {
 	want := s.opts.BotToken
 	if method == "apps.connections.open" {
 		want = s.opts.AppToken
@@ -111,9 +126,17 @@ func (s *Server) dispatchLocked(method string, p url.Values, now time.Time) repl
 	case "assistant.threads.setStatus":
 		return s.setStatusLocked(p, now)
 	case "views.open":
-		return s.openViewLocked(p)
+		return s.openViewLocked(p, now)
 	case "users.info":
 		return s.userInfoLocked(p)
+	case "conversations.replies":
+		return s.repliesLocked(p)
+	case "conversations.history":
+		return s.historyLocked(p)
+	case "chat.getPermalink":
+		return s.permalinkLocked(p)
+	case "usergroups.users.list":
+		return s.groupMembersLocked(p)
 	}
 	return fail("unknown_method")
 }
@@ -162,6 +185,17 @@ func flattenJSON(body []byte) (url.Values, error) {
 		vals.Set(k, string(raw))
 	}
 	return vals, nil
+}
+
+// loseAnswer closes the connection of a request without answering it.
+func loseAnswer(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if conn, _, err := hj.Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
 }
 
 func writeAnswer(w http.ResponseWriter, a answer) {
