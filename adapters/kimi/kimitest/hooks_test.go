@@ -3,7 +3,6 @@ package kimitest
 import (
 	"bufio"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -11,12 +10,9 @@ import (
 func TestHoldPausesBeforeFinalChunkAndOnWriteCountsEvents(t *testing.T) {
 	s := MustServer(t, Moonshot)
 	hold := make(chan struct{})
-	var mu sync.Mutex
-	var written []int
+	written := make(chan int, 16)
 	s.Enqueue(Response{Content: "abcdefgh", ChunkSize: 4, Hold: hold, OnWrite: func(i int, at time.Time) {
-		mu.Lock()
-		written = append(written, i)
-		mu.Unlock()
+		written <- i
 	}})
 	resp, err := postChatRaw(s, body("kimi-k2-turbo-preview", map[string]any{"stream": true}, user("hi")))
 	if err != nil {
@@ -34,11 +30,15 @@ func TestHoldPausesBeforeFinalChunkAndOnWriteCountsEvents(t *testing.T) {
 			lines = append(lines, line)
 		}
 	}
-	mu.Lock()
-	got := append([]int(nil), written...)
-	mu.Unlock()
-	if len(got) != 3 || got[0] != 0 || got[2] != 2 {
-		t.Fatalf("OnWrite before hold = %v, want [0 1 2]", got)
+	for want := range 3 {
+		if got := <-written; got != want {
+			t.Fatalf("OnWrite index = %d, want %d", got, want)
+		}
+	}
+	select {
+	case i := <-written:
+		t.Fatalf("event %d written while held", i)
+	default:
 	}
 	if strings.Contains(strings.Join(lines, ""), "finish_reason\":\"stop") {
 		t.Fatal("final chunk sent before Hold was closed")
