@@ -116,7 +116,7 @@ type Adapter struct {
 	// hooks posts to response_urls.
 	hooks *http.Client
 	// tasks counts the work started after acknowledging an interaction.
-	tasks sync.WaitGroup
+	tasks taskGroup
 }
 
 // handlerRef is the handler Run was given and, when it is the engine, the

@@ -53,8 +53,15 @@ func TestSocketModeDeliversAndAcks(t *testing.T) {
 	}
 
 	t.Run("SlashCommand", func(t *testing.T) {
+		release := fake.Hold(slacktest.ResponseURLs)
+		defer release()
 		cmd := fake.Slash("U1", "D1", "new")
 		env := fake.PushSlashCommand(cmd)
+		acked, err := fake.WaitAcked(ctx, env)
+		if err != nil {
+			t.Fatalf("not acknowledged while the answer was held: %v", err)
+		}
+		release()
 		c := h.waitCommands(t, ctx, 1)[0]
 		if c.Name != "new" || c.Thread != (bot.ThreadRef{Platform: "slack", Workspace: "T0KIMI", Channel: "D1", DM: true}) || c.User.ID != "U1" {
 			t.Fatalf("command = %+v", c)
@@ -63,7 +70,6 @@ func TestSocketModeDeliversAndAcks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		acked, _ := fake.Envelope(env)
 		if acked.Acks == 0 || (len(acked.AckPayload) != 0 && string(acked.AckPayload) != "null") {
 			t.Fatalf("ack = %d acks, payload %s; want an empty ack", acked.Acks, acked.AckPayload)
 		}
