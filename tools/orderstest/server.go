@@ -51,7 +51,8 @@ func New(tb testing.TB, token string, orders ...map[string]any) *Server {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /orders/{id}", s.handleOrder)
-	s.srv = httptest.NewServer(s.record(mux))
+	s.srv = httptest.NewUnstartedServer(s.record(mux))
+	s.srv.Start()
 	tb.Cleanup(s.srv.Close)
 	return s
 }

@@ -176,7 +176,8 @@ func NewServer(tb testing.TB, opts Options) *Server {
 	mux.HandleFunc("/gw", s.serveGateway)
 	mux.HandleFunc("/gw/", s.serveGateway)
 	mux.HandleFunc("/attachments/", s.serveAttachment)
-	s.http = httptest.NewServer(mux)
+	s.http = httptest.NewUnstartedServer(mux)
+	s.http.Start()
 	tb.Cleanup(s.Close)
 	return s
 }

@@ -105,7 +105,8 @@ func NewServer(opts Options) *Server {
 	for _, m := range opts.Models {
 		s.models[m.ID] = m
 	}
-	s.http = httptest.NewServer(s.routes())
+	s.http = httptest.NewUnstartedServer(s.routes())
+	s.http.Start()
 	return s
 }
 

@@ -177,7 +177,8 @@ func New(opts Options) *Server {
 	mux.HandleFunc("GET /signin", serveSignIn)
 	mux.HandleFunc("GET /socket", s.hub.serveSocket)
 	mux.HandleFunc("POST /respond/{id}", s.serveResponse)
-	s.http = httptest.NewServer(mux)
+	s.http = httptest.NewUnstartedServer(mux)
+	s.http.Start()
 	return s
 }
 
