@@ -204,18 +204,7 @@ func (r *reply) waitFirstPost() error {
 	}
 	d := time.Until(r.postAfter)
 	r.postAfter = time.Time{}
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-r.ended:
-	case <-r.ctx.Done():
-		return r.ctx.Err()
-	}
-	return nil
+	return r.pause(d)
 }
 
 // maxStreamWait is the longest a reply waits for a chat.startStream slot

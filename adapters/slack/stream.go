@@ -353,7 +353,12 @@ func (r *reply) footer(s snapshot) string {
 
 // waitEditInterval spaces the edits of a message, unless the reply ends.
 func (r *reply) waitEditInterval() error {
-	d := time.Until(r.lastEdit.Add(r.a.cfg.MinEditInterval))
+	return r.pause(time.Until(r.lastEdit.Add(r.a.cfg.MinEditInterval)))
+}
+
+// pause waits d, cut short when the reply ends; it fails only when the
+// reply's context ends.
+func (r *reply) pause(d time.Duration) error {
 	if d <= 0 {
 		return nil
 	}
