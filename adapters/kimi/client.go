@@ -61,10 +61,18 @@ type Config struct {
 	RetryBase, RetryMax time.Duration
 	// ConnectTimeout bounds dialing when HTTPClient is nil (default 10s).
 	ConnectTimeout time.Duration
-	// FirstByteTimeout bounds the wait for the first streamed event (default 90s).
-	FirstByteTimeout time.Duration
-	// IdleTimeout bounds the silence between streamed events (default 60s).
+	// FirstTokenTimeout bounds the wait from sending a request to its first
+	// streamed event, for every model (KIMI_FIRST_TOKEN_TIMEOUT). When zero,
+	// the default is DefaultFirstToken, or DefaultThinkingFirstToken for a
+	// model that thinks.
+	FirstTokenTimeout time.Duration
+	// IdleTimeout bounds the silence between streamed events, for every
+	// model (KIMI_IDLE_TIMEOUT). When zero, the default is DefaultIdle, or
+	// DefaultThinkingIdle for a model that thinks.
 	IdleTimeout time.Duration
+	// Limits bound the chat requests sent, shared by every caller of the
+	// client; the zero value sets no limit.
+	Limits Limits
 	// ModelsTTL is how long the model list is cached (default 10m).
 	ModelsTTL time.Duration
 	// HTTPClient replaces the built-in HTTP client; the timeouts above
@@ -74,6 +82,15 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// The default silence limits. A thinking model may reason for a long time
+// before its first event and between bursts, so it gets longer ones.
+const (
+	DefaultFirstToken         = 45 * time.Second
+	DefaultThinkingFirstToken = 90 * time.Second
+	DefaultIdle               = 30 * time.Second
+	DefaultThinkingIdle       = 60 * time.Second
+)
+
 // maxRetryAfter is the longest Retry-After honoured beyond RetryMax.
 const maxRetryAfter = 60 * time.Second
 
@@ -82,6 +99,7 @@ type Client struct {
 	cfg  Config
 	api  *openai.Client
 	tr   *transport
+	adm  *Admission
 	log  *slog.Logger
 	base string
 
@@ -108,7 +126,7 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = newHTTPClient(cfg.ConnectTimeout)
 	}
-	tr := &transport{base: hc, headers: http.Header{}, firstByte: cfg.FirstByteTimeout, idleTimeout: cfg.IdleTimeout}
+	tr := &transport{base: hc, headers: http.Header{}}
 	if cfg.Provider == OpenRouter {
 		if cfg.Referer != "" {
 			tr.headers.Set("HTTP-Referer", cfg.Referer)
@@ -125,6 +143,7 @@ func New(cfg Config) (*Client, error) {
 		cfg:  cfg,
 		api:  openai.NewClientWithConfig(oc),
 		tr:   tr,
+		adm:  NewAdmission(cfg.Limits),
 		wait: sleep,
 		log:  cfg.Logger.With("component", "kimi", "provider", string(cfg.Provider)),
 		base: strings.TrimRight(cfg.BaseURL, "/"),
@@ -154,14 +173,31 @@ func (cfg *Config) setDefaults() error {
 	cfg.RetryBase = cmp.Or(cfg.RetryBase, 500*time.Millisecond)
 	cfg.RetryMax = cmp.Or(cfg.RetryMax, 20*time.Second)
 	cfg.ConnectTimeout = cmp.Or(cfg.ConnectTimeout, 10*time.Second)
-	cfg.FirstByteTimeout = cmp.Or(cfg.FirstByteTimeout, 90*time.Second)
-	cfg.IdleTimeout = cmp.Or(cfg.IdleTimeout, 60*time.Second)
+	if cfg.FirstTokenTimeout < 0 || cfg.IdleTimeout < 0 {
+		return errors.New("kimi timeouts cannot be negative")
+	}
+	if err := cfg.Limits.check(); err != nil {
+		return err
+	}
 	cfg.ModelsTTL = cmp.Or(cfg.ModelsTTL, 10*time.Minute)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	return nil
 }
+
+// timeouts returns the first-token and idle limits of a request to a model
+// that thinks or not.
+func (c *Client) timeouts(thinks bool) (firstToken, idle time.Duration) {
+	firstToken, idle = DefaultFirstToken, DefaultIdle
+	if thinks {
+		firstToken, idle = DefaultThinkingFirstToken, DefaultThinkingIdle
+	}
+	return cmp.Or(c.cfg.FirstTokenTimeout, firstToken), cmp.Or(c.cfg.IdleTimeout, idle)
+}
+
+// Admission returns the client's admission control, shared by every call.
+func (c *Client) Admission() *Admission { return c.adm }
 
 // newHTTPClient builds the HTTP client used when the config has none.
 func newHTTPClient(connect time.Duration) *http.Client {

@@ -59,7 +59,23 @@ type Error struct {
 	Message    string
 	// RetryAfter is the wait the provider asked for, when it said.
 	RetryAfter time.Duration
+	// Wait tells which wait ran out, for Timeout errors.
+	Wait TimeoutWait
+	// After is how long that wait was, for Timeout errors.
+	After time.Duration
 }
+
+// TimeoutWait names the wait of a Timeout error.
+type TimeoutWait string
+
+// The waits a Timeout error can report.
+const (
+	// WaitFirstToken is the wait from the request to the first streamed
+	// event (KIMI_FIRST_TOKEN_TIMEOUT).
+	WaitFirstToken TimeoutWait = "first_token"
+	// WaitIdle is the wait between streamed events (KIMI_IDLE_TIMEOUT).
+	WaitIdle TimeoutWait = "idle"
+)
 
 var _ bot.UserError = (*Error)(nil)
 
@@ -76,6 +92,9 @@ func (e *Error) Error() string {
 	}
 	if e.Code != "" {
 		b.WriteString(" code=" + e.Code)
+	}
+	if e.Wait != "" {
+		fmt.Fprintf(&b, " wait=%s after=%s", e.Wait, e.After)
 	}
 	if e.Message != "" {
 		b.WriteString(": " + e.Message)
@@ -105,12 +124,28 @@ func (e *Error) UserMessage() string {
 	case ProviderDown:
 		return "The model provider is having trouble. Try again shortly."
 	case Timeout:
-		return "Kimi stopped responding."
+		return e.timeoutMessage()
 	case Truncated:
 		return "The answer was cut off by the provider."
 	default:
 		return "The connection to Kimi broke off."
 	}
+}
+
+// timeoutMessage says which wait ran out. The text already shown stays;
+// the message is appended after it.
+func (e *Error) timeoutMessage() string {
+	after := ""
+	if e.After > 0 {
+		after = " for " + e.After.Round(time.Second).String()
+	}
+	switch e.Wait {
+	case WaitFirstToken:
+		return "Kimi did not start answering" + after + ", so I stopped waiting. Try again in a moment."
+	case WaitIdle:
+		return "Kimi stopped sending" + after + " in the middle of the answer, so it is incomplete. Try again in a moment."
+	}
+	return "Kimi stopped responding."
 }
 
 // retryable reports whether a call that failed with e, before any token

@@ -23,6 +23,7 @@ type sseBody struct {
 	midLine bool   // the last slice read did not end its line
 	drop    bool   // the current line is being dropped
 	blank   bool   // the last line passed on was blank (or none yet)
+	sawDone bool   // the stream sent its [DONE] line
 	err     error
 }
 
@@ -78,6 +79,7 @@ func (b *sseBody) classify(line []byte) (drop bool) {
 	b.blank = false
 	if bytes.HasPrefix(line, []byte("data:")) {
 		b.wd.kick()
+		b.sawDone = b.sawDone || bytes.Equal(bytes.TrimSpace(line[5:]), []byte("[DONE]"))
 	}
 	return false
 }
@@ -95,13 +97,22 @@ func (b *sseBody) readErr(err error) error {
 		return io.EOF
 	}
 	if b.wd.fired.Load() {
-		return &Error{Kind: Timeout, Message: "no data from the provider in time"}
+		return b.wd.timeoutError("no data from the provider in time")
 	}
 	return err
 }
 
-// Close stops the watchdog, cancels the request and closes the body.
+// maxDrain bounds what Close reads after [DONE].
+const maxDrain = 4 << 10
+
+// Close stops the watchdog, cancels the request and closes the body. After
+// [DONE] it first reads the body to its end, so the response is over on
+// both sides (and counts no longer against the account's concurrency)
+// before the admission slot is released.
 func (b *sseBody) Close() error {
+	if b.sawDone && b.err == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(b.r, maxDrain))
+	}
 	b.wd.stop()
 	b.cancel()
 	return b.rc.Close()

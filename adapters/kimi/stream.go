@@ -18,12 +18,14 @@ import (
 // are retried when they are transient (rate limits, overload, server and
 // connection errors); once the stream is returned nothing is retried.
 func (c *Client) Stream(ctx context.Context, req bot.ChatRequest) (bot.ChatStream, error) {
-	oreq, x, err := c.buildRequest(req, c.thinks(req))
+	thinks := c.thinks(req)
+	oreq, x, err := c.buildRequest(req, thinks)
 	if err != nil {
 		return nil, fmt.Errorf("build request: %w", err)
 	}
+	t := ticket{tokens: c.adm.estimate(req.Messages), onQueued: req.OnQueued, thinks: thinks}
 	for attempt := 0; ; attempt++ {
-		s, err := c.open(ctx, oreq, x)
+		s, err := c.open(ctx, oreq, x, t)
 		if err == nil {
 			return s, nil
 		}
@@ -71,24 +73,50 @@ func (c *Client) thinks(req bot.ChatRequest) bool {
 	return thinks
 }
 
-// open makes one attempt: it sends the request and reads until the first
-// token, so that failures before any token can be retried.
-func (c *Client) open(ctx context.Context, oreq openai.ChatCompletionRequest, x *call) (*stream, error) {
+// ticket is what admission and the timeouts need to know of a request.
+type ticket struct {
+	tokens   int
+	onQueued func(ahead int)
+	thinks   bool
+}
+
+// open makes one attempt: once admitted, it sends the request and reads
+// until the first token, so that failures before any token can be retried.
+// The admission slot is held until the stream is closed.
+func (c *Client) open(ctx context.Context, oreq openai.ChatCompletionRequest, x *call, t ticket) (*stream, error) {
+	release, err := c.adm.Admit(ctx, t.tokens, t.onQueued)
+	if err != nil {
+		return nil, fmt.Errorf("wait for admission: %w", err)
+	}
 	attempt := *x
+	attempt.firstByte, attempt.idle = c.timeouts(t.thinks)
 	rs, err := c.api.CreateChatCompletionStream(withCall(ctx, &attempt), oreq)
 	if err != nil {
-		return nil, c.redact(c.openError(ctx, &attempt, err))
+		release()
+		err = c.openError(ctx, &attempt, err)
+		c.noteOutcome(err)
+		return nil, c.redact(err)
 	}
-	s := &stream{ctx: ctx, rs: rs, redact: c.redact}
+	s := &stream{ctx: ctx, rs: rs, redact: c.redact, release: release}
 	s.acc.model = oreq.Model
 	for len(s.queue) == 0 && s.err == nil && !s.done {
 		s.fill()
 	}
 	if len(s.queue) == 0 && s.err != nil {
 		s.Close()
+		c.noteOutcome(s.err)
 		return nil, s.err
 	}
+	c.adm.Succeeded()
 	return s, nil
+}
+
+// noteOutcome tells admission about a rate-limit refusal.
+func (c *Client) noteOutcome(err error) {
+	var ke *Error
+	if errors.As(err, &ke) && ke.Kind == RateLimited {
+		c.adm.RateLimited()
+	}
 }
 
 // openError classifies a failure to start the stream.
@@ -123,12 +151,14 @@ type stream struct {
 	ctx    context.Context
 	rs     *openai.ChatCompletionStream
 	redact func(error) error
-	acc    accumulator
-	queue  []bot.Chunk
-	next   int
-	err    error
-	done   bool
-	closed atomic.Bool
+	// release gives the admission slot back; nil when there is none.
+	release func()
+	acc     accumulator
+	queue   []bot.Chunk
+	next    int
+	err     error
+	done    bool
+	closed  atomic.Bool
 }
 
 var _ bot.ChatStream = (*stream)(nil)
@@ -196,5 +226,9 @@ func (s *stream) Close() error {
 	if !s.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	return s.rs.Close()
+	err := s.rs.Close()
+	if s.release != nil {
+		s.release()
+	}
+	return err
 }

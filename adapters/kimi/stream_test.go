@@ -279,7 +279,7 @@ func TestStreamTimeouts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := kimitest.New(t, kimitest.Options{})
 			c, _ := MustClient(t, s, func(cfg *Config) {
-				cfg.FirstByteTimeout, cfg.IdleTimeout = tt.firstByte, tt.idle
+				cfg.FirstTokenTimeout, cfg.IdleTimeout = tt.firstByte, tt.idle
 			})
 			s.Enqueue(tt.resp)
 			_, err := c.Stream(context.Background(), chat("kimi-k2-turbo-preview", "hi"))
@@ -296,7 +296,7 @@ func TestStreamTimeouts(t *testing.T) {
 func TestStreamSlowButSteady(t *testing.T) {
 	s := kimitest.New(t, kimitest.Options{})
 	c, _ := MustClient(t, s, func(cfg *Config) {
-		cfg.FirstByteTimeout, cfg.IdleTimeout = 600*time.Millisecond, time.Minute
+		cfg.FirstTokenTimeout, cfg.IdleTimeout = 600*time.Millisecond, time.Minute
 	})
 	s.Enqueue(kimitest.Response{Content: "one two three four five six", ChunkSize: 8, Delay: 200 * time.Millisecond})
 	if a := MustAnswer(t, c, chat("kimi-k2-turbo-preview", "hi")); a.content != "one two three four five six" {

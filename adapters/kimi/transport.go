@@ -23,6 +23,8 @@ type call struct {
 	top map[string]any
 	// msgs holds extra fields per message index; a nil value deletes the field.
 	msgs map[int]map[string]any
+	// firstByte and idle are the silence limits of this attempt.
+	firstByte, idle time.Duration
 
 	// status, header and body describe a failed response.
 	status int
@@ -50,11 +52,10 @@ func (c *call) setMsg(i int, key string, v any) {
 
 // transport is the openai.HTTPDoer under go-openai. For chat calls it merges
 // the Kimi/OpenRouter extras into the body, records failed responses, and
-// filters and watches the event stream.
+// filters and watches the event stream with the call's silence limits.
 type transport struct {
-	base                   *http.Client
-	headers                http.Header
-	firstByte, idleTimeout time.Duration
+	base    *http.Client
+	headers http.Header
 }
 
 var _ openai.HTTPDoer = (*transport)(nil)
@@ -73,13 +74,13 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 	}
 
 	ctx, cancel := context.WithCancel(req.Context())
-	wd := newWatchdog(t.firstByte, t.idleTimeout, cancel)
+	wd := newWatchdog(c.firstByte, c.idle, cancel)
 	resp, err := t.base.Do(req.WithContext(ctx))
 	if err != nil {
 		wd.stop()
 		cancel()
 		if wd.fired.Load() {
-			return nil, &Error{Kind: Timeout, Message: "no response headers in time"}
+			return nil, wd.timeoutError("no response headers in time")
 		}
 		return nil, err
 	}
@@ -166,14 +167,23 @@ func setFields(obj map[string]json.RawMessage, fields map[string]any) error {
 // watchdog cancels a request when the provider stays silent: firstByte
 // until the first data event, then idle between data events.
 type watchdog struct {
-	timer *time.Timer
-	idle  time.Duration
-	fired atomic.Bool
+	timer           *time.Timer
+	firstByte, idle time.Duration
+	fired           atomic.Bool
+	// streaming is set by the first data event; fired reads it to tell
+	// which wait ran out.
+	streaming atomic.Bool
+	wait      atomic.Value // TimeoutWait, set when fired
 }
 
 func newWatchdog(firstByte, idle time.Duration, cancel context.CancelFunc) *watchdog {
-	w := &watchdog{idle: idle}
+	w := &watchdog{firstByte: firstByte, idle: idle}
 	w.timer = time.AfterFunc(firstByte, func() {
+		if w.streaming.Load() {
+			w.wait.Store(WaitIdle)
+		} else {
+			w.wait.Store(WaitFirstToken)
+		}
 		w.fired.Store(true)
 		cancel()
 	})
@@ -183,8 +193,19 @@ func newWatchdog(firstByte, idle time.Duration, cancel context.CancelFunc) *watc
 // kick restarts the idle clock after a data event.
 func (w *watchdog) kick() {
 	if !w.fired.Load() {
+		w.streaming.Store(true)
 		w.timer.Reset(w.idle)
 	}
+}
+
+// timeoutError describes the wait that ran out.
+func (w *watchdog) timeoutError(msg string) *Error {
+	wait, _ := w.wait.Load().(TimeoutWait)
+	after := w.firstByte
+	if wait == WaitIdle {
+		after = w.idle
+	}
+	return &Error{Kind: Timeout, Message: msg, Wait: wait, After: after}
 }
 
 func (w *watchdog) stop() { w.timer.Stop() }
