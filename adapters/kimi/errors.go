@@ -135,17 +135,27 @@ func (e *Error) UserMessage() string {
 // timeoutMessage says which wait ran out. The text already shown stays;
 // the message is appended after it.
 func (e *Error) timeoutMessage() string {
-	after := ""
-	if e.After > 0 {
-		after = " for " + e.After.Round(time.Second).String()
-	}
 	switch e.Wait {
 	case WaitFirstToken:
-		return "Kimi did not start answering" + after + ", so I stopped waiting. Try again in a moment."
+		return "Kimi did not start answering within " + seconds(e.After) +
+			", so I stopped waiting. Try again in a moment."
 	case WaitIdle:
-		return "Kimi stopped sending" + after + " in the middle of the answer, so it is incomplete. Try again in a moment."
+		return "Kimi went silent for " + seconds(e.After) +
+			" in the middle of the answer, so it is incomplete. Try again in a moment."
 	}
 	return "Kimi stopped responding."
+}
+
+// seconds writes a wait as whole seconds ("45 seconds").
+func seconds(d time.Duration) string {
+	s := int((d + time.Second/2) / time.Second)
+	switch {
+	case d <= 0:
+		return "the time limit"
+	case s <= 1:
+		return "a second"
+	}
+	return strconv.Itoa(s) + " seconds"
 }
 
 // retryable reports whether a call that failed with e, before any token

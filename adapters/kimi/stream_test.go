@@ -269,11 +269,13 @@ func TestStreamTimeouts(t *testing.T) {
 		name            string
 		firstByte, idle time.Duration
 		resp            kimitest.Response
+		wait            TimeoutWait
+		says            string
 	}{
 		{"FirstByte", 100 * time.Millisecond, time.Minute,
-			kimitest.Response{Content: "late", FirstDelay: time.Minute}},
+			kimitest.Response{Content: "late", FirstDelay: time.Minute}, WaitFirstToken, "did not start answering"},
 		{"Idle", time.Minute, 100 * time.Millisecond,
-			kimitest.Response{Content: "slow", Delay: time.Minute}},
+			kimitest.Response{Content: "slow", Delay: time.Minute}, WaitIdle, "went silent"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -283,7 +285,10 @@ func TestStreamTimeouts(t *testing.T) {
 			})
 			s.Enqueue(tt.resp)
 			_, err := c.Stream(context.Background(), chat("kimi-k2-turbo-preview", "hi"))
-			MustKind(t, err, Timeout)
+			ke := MustKind(t, err, Timeout)
+			if ke.Wait != tt.wait || !strings.Contains(ke.UserMessage(), tt.says) {
+				t.Errorf("timeout wait %q, message %q; want %q saying %q", ke.Wait, ke.UserMessage(), tt.wait, tt.says)
+			}
 			if n := len(s.ChatRequests()); n != 1 {
 				t.Errorf("requests = %d, want 1 (timeouts are not retried)", n)
 			}
@@ -314,7 +319,10 @@ func TestStreamIdleAfterContent(t *testing.T) {
 		t.Fatalf("stream: %v", err)
 	}
 	a, err := collect(t, st)
-	MustKind(t, err, Timeout)
+	ke := MustKind(t, err, Timeout)
+	if ke.Wait != WaitIdle || ke.After != 100*time.Millisecond {
+		t.Errorf("timeout = %v, want the idle wait of 100ms", ke)
+	}
 	if a.content != "Hello" {
 		t.Errorf("content = %q", a.content)
 	}

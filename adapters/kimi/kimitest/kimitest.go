@@ -77,6 +77,7 @@ type Server struct {
 	webSearch map[string]string
 	files     []*file
 	spent     float64
+	limit     limiter
 }
 
 // New starts a fake server on 127.0.0.1 and closes it when the test ends.
@@ -143,7 +144,7 @@ func (s *Server) prefix() string {
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	p := s.prefix()
-	mux.HandleFunc("POST "+p+"/chat/completions", s.handleChat)
+	mux.HandleFunc("POST "+p+"/chat/completions", s.limited(s.handleChat))
 	mux.HandleFunc("GET "+p+"/models", s.handleModels)
 	if s.opts.Flavor == OpenRouter {
 		mux.HandleFunc("GET "+p+"/key", s.handleKey)
