@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,16 +53,22 @@ func TestAdmissionKeepsTenStreamsWithinAccountLimits(t *testing.T) {
 	}
 }
 
-// holdFirst opens a stream that keeps its admission slot until the
-// returned function is called.
+// holdFirst opens a stream that stays in flight, at the fake and in the
+// client's admission, until the returned function is called.
 func holdFirst(t *testing.T, c *Client, s *kimitest.Server) (done func()) {
 	t.Helper()
-	s.Enqueue(kimitest.Response{Content: "held"})
+	hold := make(chan struct{})
+	s.Enqueue(kimitest.Response{Content: "held", Hold: hold})
 	st, err := c.Stream(context.Background(), chat("kimi-k2-turbo-preview", "first"))
 	if err != nil {
 		t.Fatalf("first stream: %v", err)
 	}
-	return func() { _ = st.Close() }
+	return func() {
+		close(hold)
+		if _, err := collect(t, st); err != nil {
+			t.Errorf("held stream: %v", err)
+		}
+	}
 }
 
 func TestAdmissionReportsQueuePositionsInOrder(t *testing.T) {
@@ -234,5 +241,29 @@ func TestAdmissionNilAndUnlimited(t *testing.T) {
 	}
 	if _, _, active := a.Current(); active != 0 {
 		t.Errorf("in flight = %d after releasing twice each", active)
+	}
+}
+
+// Without admission the fake refuses what is over its limits and counts it,
+// so a count of zero elsewhere means something.
+func TestFakeCountsViolationsWithoutAdmission(t *testing.T) {
+	s := kimitest.New(t, kimitest.Options{})
+	s.SetLimits(kimitest.Limits{MaxConcurrency: 1, RequestsPerWindow: 2, Window: time.Hour})
+	c, _ := MustClient(t, s, func(cfg *Config) { cfg.MaxRetries = -1 })
+	release := holdFirst(t, c, s)
+	_, err := c.Stream(context.Background(), chat("kimi-k2-turbo-preview", "second"))
+	ke := MustKind(t, err, RateLimited)
+	if !strings.Contains(ke.Message, "concurrency: 1") {
+		t.Errorf("refusal = %q, want the concurrency message", ke.Message)
+	}
+	release()
+	s.Enqueue(kimitest.Response{Content: "ok"})
+	MustAnswer(t, c, chat("kimi-k2-turbo-preview", "third"))
+	_, err = c.Stream(context.Background(), chat("kimi-k2-turbo-preview", "fourth"))
+	if ke := MustKind(t, err, RateLimited); !strings.Contains(ke.Message, "max RPM: 2") || ke.RetryAfter <= 0 {
+		t.Errorf("refusal = %q (retry after %s), want the RPM message with a wait", ke.Message, ke.RetryAfter)
+	}
+	if v := s.Violations(); v != 2 {
+		t.Errorf("violations = %d, want 2", v)
 	}
 }
