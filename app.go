@@ -49,7 +49,10 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 func (a *app) build(ctx context.Context) error {
 	client, err := kimi.New(kimi.Config{Provider: kimi.Provider(a.cfg.Provider), APIKey: a.cfg.APIKey,
 		BaseURL: a.cfg.BaseURL, ProviderPrefs: []byte(a.cfg.OpenRouterProvider),
-		FallbackModels: a.cfg.OpenRouterFallbacks, Title: "kimibot", Logger: a.log})
+		FallbackModels: a.cfg.OpenRouterFallbacks, Title: "kimibot", Logger: a.log,
+		FirstTokenTimeout: a.cfg.KimiFirstTokenTimeout, IdleTimeout: a.cfg.KimiIdleTimeout,
+		Limits: kimi.Limits{MaxConcurrency: a.cfg.KimiMaxConcurrency, RequestsPerWindow: a.cfg.KimiRPM,
+			TokensPerWindow: a.cfg.KimiTPM}})
 	if err != nil {
 		return fmt.Errorf("create kimi client: %w", err)
 	}

@@ -123,6 +123,21 @@ type Config struct {
 	MaxSteps int
 	// ReminderAfter is how long a support draft may stay pending before approvers are reminded.
 	ReminderAfter time.Duration
+	// ShutdownGrace is how long running answers may take to finish after SIGTERM.
+	ShutdownGrace time.Duration
+
+	// KimiMaxConcurrency caps the model requests in flight (0: no limit).
+	KimiMaxConcurrency int
+	// KimiRPM caps the model requests started per minute (0: no limit).
+	KimiRPM int
+	// KimiTPM caps the estimated prompt tokens sent per minute (0: no limit).
+	KimiTPM int
+	// KimiFirstTokenTimeout bounds the wait for a model's first streamed
+	// event (0: 45s, or 90s for thinking models).
+	KimiFirstTokenTimeout time.Duration
+	// KimiIdleTimeout bounds the silence between streamed events (0: 30s,
+	// or 60s for thinking models).
+	KimiIdleTimeout time.Duration
 }
 
 // The principal kinds.
@@ -235,6 +250,13 @@ type rawConfig struct {
 	OpenRouterFallbacks string `envconfig:"OPENROUTER_FALLBACK_MODELS"`
 	MaxSteps            string `envconfig:"KIMIBOT_MAX_STEPS" default:"8"`
 	ReminderAfter       string `envconfig:"KIMIBOT_REMINDER_AFTER" default:"30m"`
+	ShutdownGrace       string `envconfig:"KIMIBOT_SHUTDOWN_GRACE" default:"20s"`
+
+	KimiMaxConcurrency    string `envconfig:"KIMI_MAX_CONCURRENCY" default:"0"`
+	KimiRPM               string `envconfig:"KIMI_RPM" default:"0"`
+	KimiTPM               string `envconfig:"KIMI_TPM" default:"0"`
+	KimiFirstTokenTimeout string `envconfig:"KIMI_FIRST_TOKEN_TIMEOUT"`
+	KimiIdleTimeout       string `envconfig:"KIMI_IDLE_TIMEOUT"`
 }
 
 // normalize trims every value and gives variables that are set but empty
@@ -276,6 +298,7 @@ func LoadConfig(mode Mode) (Config, error) {
 	l.loadAccess()
 	l.loadOrders()
 	l.loadBehaviour()
+	l.loadLimits()
 	if len(l.problems) > 0 {
 		return Config{}, &ConfigError{Problems: l.problems}
 	}
@@ -567,6 +590,22 @@ func (l *loader) loadBehaviour() {
 	l.cfg.OpenRouterFallbacks = splitList(r.OpenRouterFallbacks)
 	l.cfg.MaxSteps, _ = l.intAtLeast("KIMIBOT_MAX_STEPS", r.MaxSteps, 1)
 	l.cfg.ReminderAfter = l.positiveDuration("KIMIBOT_REMINDER_AFTER", r.ReminderAfter)
+}
+
+// loadLimits reads the Kimi admission limits, the model timeouts and the
+// shutdown grace period.
+func (l *loader) loadLimits() {
+	r := l.raw
+	l.cfg.ShutdownGrace = l.positiveDuration("KIMIBOT_SHUTDOWN_GRACE", r.ShutdownGrace)
+	l.cfg.KimiMaxConcurrency, _ = l.intAtLeast("KIMI_MAX_CONCURRENCY", r.KimiMaxConcurrency, 0)
+	l.cfg.KimiRPM, _ = l.intAtLeast("KIMI_RPM", r.KimiRPM, 0)
+	l.cfg.KimiTPM, _ = l.intAtLeast("KIMI_TPM", r.KimiTPM, 0)
+	if r.KimiFirstTokenTimeout != "" {
+		l.cfg.KimiFirstTokenTimeout = l.positiveDuration("KIMI_FIRST_TOKEN_TIMEOUT", r.KimiFirstTokenTimeout)
+	}
+	if r.KimiIdleTimeout != "" {
+		l.cfg.KimiIdleTimeout = l.positiveDuration("KIMI_IDLE_TIMEOUT", r.KimiIdleTimeout)
+	}
 }
 
 // toolNames parses a comma list of tool names, reporting each bad name.

@@ -17,7 +17,12 @@ func (c Config) LogValue() slog.Value {
 			"base_url", redactURL(c.BaseURL),
 			"model", c.Model,
 			"openrouter_provider", c.OpenRouterProvider,
-			"openrouter_fallbacks", c.OpenRouterFallbacks),
+			"openrouter_fallbacks", c.OpenRouterFallbacks,
+			"max_concurrency", c.KimiMaxConcurrency,
+			"rpm", c.KimiRPM,
+			"tpm", c.KimiTPM,
+			"first_token_timeout", c.KimiFirstTokenTimeout,
+			"idle_timeout", c.KimiIdleTimeout),
 		slog.Group("slack",
 			"bot_token", secretState(c.SlackBotToken),
 			"app_token", secretState(c.SlackAppToken),
@@ -55,7 +60,8 @@ func (c Config) behaviourAttr() slog.Attr {
 		"log_format", c.LogFormat,
 		"tools_needing_approval", c.ToolsNeedingApproval,
 		"max_steps", c.MaxSteps,
-		"reminder_after", c.ReminderAfter)
+		"reminder_after", c.ReminderAfter,
+		"shutdown_grace", c.ShutdownGrace)
 }
 
 // String renders the configuration as LogValue does, so that printing a

@@ -74,6 +74,7 @@ func defaultConfig() Config {
 		LogFormat:         "text",
 		MaxSteps:          8,
 		ReminderAfter:     30 * time.Minute,
+		ShutdownGrace:     20 * time.Second,
 	}
 }
 
@@ -189,6 +190,13 @@ func TestLoadConfigOK(t *testing.T) {
 			c.OpenRouterProvider = `{"order":["moonshotai"],"allow_fallbacks":false}`
 			c.OpenRouterFallbacks = []string{"moonshotai/kimi-k2", "moonshotai/kimi-k2-thinking"}
 			c.MaxSteps, c.ReminderAfter, c.HTTPAddr, c.DB = 3, 90*time.Second, ":0", "/var/lib/kimibot/bot.db"
+		}},
+		{"LimitsTimeoutsAndGrace", ModeChat, with(moonshot, map[string]string{
+			"KIMI_MAX_CONCURRENCY": "1", "KIMI_RPM": "3", "KIMI_TPM": "500000",
+			"KIMI_FIRST_TOKEN_TIMEOUT": "2m", "KIMI_IDLE_TIMEOUT": "45s", "KIMIBOT_SHUTDOWN_GRACE": "1m",
+		}), func(c *Config) {
+			c.KimiMaxConcurrency, c.KimiRPM, c.KimiTPM = 1, 3, 500000
+			c.KimiFirstTokenTimeout, c.KimiIdleTimeout, c.ShutdownGrace = 2*time.Minute, 45*time.Second, time.Minute
 		}},
 	}
 	for _, tt := range tests {
@@ -320,6 +328,17 @@ func TestLoadConfigProblems(t *testing.T) {
 			"DISCORD_SHARD_ID 2 must be less than DISCORD_SHARD_COUNT 2",
 			`KIMIBOT_HTTP_ADDR: "127.0.0.1:99999" is not host:port`,
 			"KIMIBOT_REMINDER_AFTER: -1m0s is not above zero",
+		}},
+		{"ErrLimitsAndTimeouts", ModeChat, map[string]string{
+			"MOONSHOT_API_KEY": key, "KIMIBOT_SHUTDOWN_GRACE": "0s", "KIMI_MAX_CONCURRENCY": "-1",
+			"KIMI_RPM": "many", "KIMI_TPM": "1.5", "KIMI_FIRST_TOKEN_TIMEOUT": "90", "KIMI_IDLE_TIMEOUT": "-5s",
+		}, []string{
+			"KIMIBOT_SHUTDOWN_GRACE: 0s is not above zero",
+			"KIMI_MAX_CONCURRENCY: -1 is less than 0",
+			`KIMI_RPM: "many" is not an integer`,
+			`KIMI_TPM: "1.5" is not an integer`,
+			`KIMI_FIRST_TOKEN_TIMEOUT: "90" is not a duration`,
+			"KIMI_IDLE_TIMEOUT: -5s is not above zero",
 		}},
 		{"ErrOpenRouterProviderArray", ModeChat, map[string]string{"MOONSHOT_API_KEY": key, "OPENROUTER_PROVIDER": "[1]"},
 			[]string{"OPENROUTER_PROVIDER: must be a JSON object"}},
@@ -523,7 +542,8 @@ func TestConfigVarNames(t *testing.T) {
 		"ORDERS_API_URL", "ORDERS_API_TOKEN", "ORDERS_API_TOKEN_FILE", "ORDERS_FILE",
 		"KIMIBOT_SYSTEM_PROMPT", "KIMIBOT_BOT_NAME", "KIMIBOT_FOOTER", "KIMIBOT_LOG_LEVEL", "KIMIBOT_LOG_FORMAT",
 		"KIMIBOT_TOOLS_APPROVAL", "OPENROUTER_PROVIDER", "OPENROUTER_FALLBACK_MODELS",
-		"KIMIBOT_MAX_STEPS", "KIMIBOT_REMINDER_AFTER",
+		"KIMIBOT_MAX_STEPS", "KIMIBOT_REMINDER_AFTER", "KIMIBOT_SHUTDOWN_GRACE",
+		"KIMI_MAX_CONCURRENCY", "KIMI_RPM", "KIMI_TPM", "KIMI_FIRST_TOKEN_TIMEOUT", "KIMI_IDLE_TIMEOUT",
 	}
 	got := configVarNames()
 	slices.Sort(got)
