@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
@@ -88,4 +90,25 @@ func DropDurableBuckets(tb testing.TB, path string) {
 	if err != nil {
 		tb.Fatalf("drop version 3 buckets: %v", err)
 	}
+}
+
+// UsedSize returns how many bytes of a database file its pages take (the
+// high-water mark); bbolt grows files ahead of that.
+func UsedSize(tb testing.TB, data []byte) int {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "used.db")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		tb.Fatalf("open raw database: %v", err)
+	}
+	defer db.Close()
+	var n int64
+	_ = db.View(func(tx *bolt.Tx) error {
+		n = tx.Size()
+		return nil
+	})
+	return int(n)
 }

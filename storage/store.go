@@ -96,21 +96,16 @@ var (
 	_ conversation.SettingsStore = (*Store)(nil)
 )
 
-// Open opens (creating if needed) the database at path and brings its schema
-// up to date. It fails when another process holds the file, or when the file
-// was written by a newer kimibot with a schema this binary does not know.
+// Open opens (creating if needed) the database at path, reads it through
+// once to make sure it is sound, and brings its schema up to date. It fails
+// with ErrLocked when another process holds the file, with ErrDamaged when
+// the file is damaged (never with a panic), and with ErrSchemaTooNew when
+// it was written by a newer kimibot with a schema this binary does not know.
 func Open(path string, opts Options) (*Store, error) {
 	opts = opts.withDefaults()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      opts.Timeout,
-		NoSync:       opts.NoSync,
-		FreelistType: bolt.FreelistMapType,
-	})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, &lockedError{path: path, timeout: opts.Timeout}
-	}
+	db, err := openBolt(path, opts)
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, err
 	}
 	s := &Store{
 		db:     db,
@@ -119,9 +114,17 @@ func Open(path string, opts Options) (*Store, error) {
 		now:    opts.Now,
 		logger: opts.Logger.With("component", "storage"),
 	}
-	from, to, err := s.migrate()
+	var from, to uint64
+	err = guard(path, func() error {
+		var err error
+		from, to, err = s.migrate()
+		return err
+	})
 	if err != nil {
 		_ = db.Close()
+		if errors.Is(err, ErrDamaged) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	s.logger.Info("database open", "path", path, "schema", to, "migrated_from", from)
