@@ -212,6 +212,11 @@ func (a *app) serve(ctx context.Context) error {
 		}
 	}()
 	go a.store.RunExpiry(ctx, time.Hour)
+	if stop, err := a.serveBackups(ctx); err != nil {
+		a.log.Warn("backups over the socket are off", "err", err)
+	} else {
+		defer stop()
+	}
 	err = a.engine.Run(ctx, ps...)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

@@ -5,6 +5,7 @@
 //	kimibot          run the bot on the platforms configured in the environment
 //	kimibot chat     talk to the bot in the terminal (same engine, database and tools)
 //	kimibot audit    export support desk decisions as JSON lines
+//	kimibot backup   write a consistent copy of the database, also while the bot runs
 //	kimibot help     show this help
 package main
 
@@ -27,6 +28,8 @@ Usage:
   kimibot chat       talk to the bot in the terminal (same engine, database and tools)
   kimibot audit --since 2026-11-01
                      export support desk decisions as JSON lines (stop the bot or use a copy of the database)
+  kimibot backup FILE
+                     write a consistent copy of the database to FILE, also while the bot runs
   kimibot help       show this help
 
 Configuration comes from environment variables; see README.md.
@@ -53,6 +56,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		mode = ModeChat
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -70,7 +75,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		log.Error("start", "err", err)
 		fmt.Fprintf(stderr, "kimibot: %v\n", err)
-		return 1
+		return startExitCode(err)
 	}
 	defer a.Close()
 	if mode == ModeChat {

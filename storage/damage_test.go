@@ -160,3 +160,46 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestBackupWhileInUse(t *testing.T) {
+	s := MustOpen(t)
+	ctx := context.Background()
+	MustAccept(t, s, item("e1", "k/1", "ev1"))
+	path := tempDB(t)
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Backup(ctx, f)
+	if err != nil || n == 0 {
+		t.Fatalf("Backup = %d, %v", n, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	MustAccept(t, s, item("e2", "k/1", "ev2")) // the store stays usable
+	if err := storage.Verify(path); err != nil {
+		t.Fatalf("Verify of the copy: %v", err)
+	}
+	copied, err := storage.Open(path, storage.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer copied.Close()
+	if got := pendingIDs(t, copied); len(got) != 1 || got[0] != "e1" {
+		t.Errorf("copy holds %v, want the item stored before the backup", got)
+	}
+}
+
+func TestVerifyRefusesDamagedFiles(t *testing.T) {
+	path := tempDB(t)
+	if err := os.WriteFile(path, damagedFiles(t)["GarbagePastMetaPages"], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.Verify(path); !errors.Is(err, storage.ErrDamaged) {
+		t.Fatalf("Verify = %v, want ErrDamaged", err)
+	}
+	if err := storage.Verify(path + ".missing"); err == nil || errors.Is(err, storage.ErrDamaged) {
+		t.Errorf("Verify of a missing file = %v, want a plain error", err)
+	}
+}
