@@ -33,56 +33,79 @@ var (
 
 // HTTPHandler serves Slack's HTTP deliveries, for apps without Socket
 // Mode: /slack/events (Events API), /slack/commands (slash commands) and
-// /slack/interactions. Every request must carry a valid signature.
+// /slack/interactions. Every request must carry a valid signature, and a
+// signature is accepted once: a repeated event is acknowledged without
+// being handled again (Slack may retry at once, within the same second),
+// a repeated command or interaction is refused.
 func (a *Adapter) HTTPHandler() http.Handler {
+	g := newReplayGuard(maxRemembered, time.Now)
 	mux := http.NewServeMux()
-	mux.Handle("POST /slack/events", a.verified(a.serveEvents))
-	mux.Handle("POST /slack/commands", a.verified(a.serveCommand))
-	mux.Handle("POST /slack/interactions", a.verified(a.serveInteraction))
+	mux.Handle("POST /slack/events", a.verified(g, http.StatusOK, a.serveEvents))
+	mux.Handle("POST /slack/commands", a.verified(g, http.StatusUnauthorized, a.serveCommand))
+	mux.Handle("POST /slack/interactions", a.verified(g, http.StatusUnauthorized, a.serveInteraction))
 	return mux
 }
 
-// verified reads the body of a request and checks its signature before
-// passing it on.
-func (a *Adapter) verified(next func(http.ResponseWriter, *http.Request, []byte)) http.Handler {
+// verified reads the body of a request and checks its signature, and that
+// the signature was not used before, before passing it on. A repeat gets
+// repeatStatus. A request the handler does not accept (a 5xx answer) may
+// come again.
+func (a *Adapter) verified(g *replayGuard, repeatStatus int, next func(http.ResponseWriter, *http.Request, []byte)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		if err != nil {
 			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
 			return
 		}
-		if err := verifySignature(a.cfg.SigningSecret, r.Header, body, time.Now()); err != nil {
+		ts, err := verifySignature(a.cfg.SigningSecret, r.Header, body, time.Now())
+		if err != nil {
 			a.log.Warn("slack request rejected", "path", r.URL.Path, "err", err)
 			http.Error(w, "invalid signature", http.StatusUnauthorized)
 			return
 		}
-		next(w, r, body)
+		sig := r.Header.Get("X-Slack-Signature")
+		if !g.claim(sig, ts) {
+			a.log.Warn("slack request repeated", "path", r.URL.Path, "status", repeatStatus)
+			if repeatStatus == http.StatusOK {
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+			http.Error(w, "request already received", repeatStatus)
+			return
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		next(sw, r, body)
+		if sw.status >= http.StatusInternalServerError {
+			g.release(sig)
+		}
 	})
 }
 
 // verifySignature checks Slack's v0 signature: an HMAC-SHA256 with the
 // signing secret of "v0:<timestamp>:<body>", compared in constant time,
-// with the timestamp no more than five minutes from now.
-func verifySignature(secret string, h http.Header, body []byte, now time.Time) error {
+// with the timestamp no more than five minutes from now. It returns the
+// request's timestamp.
+func verifySignature(secret string, h http.Header, body []byte, now time.Time) (time.Time, error) {
 	ts, sig := h.Get("X-Slack-Request-Timestamp"), h.Get("X-Slack-Signature")
 	if secret == "" || ts == "" || sig == "" {
-		return errUnsigned
+		return time.Time{}, errUnsigned
 	}
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return errStale
+		return time.Time{}, errStale
 	}
-	if skew := now.Sub(time.Unix(sec, 0)); skew > signatureWindow || skew < -signatureWindow {
-		return errStale
+	at := time.Unix(sec, 0)
+	if skew := now.Sub(at); skew > signatureWindow || skew < -signatureWindow {
+		return time.Time{}, errStale
 	}
 	mac := hmac.New(sha256.New, []byte(secret))
 	fmt.Fprintf(mac, "v0:%s:", ts)
 	mac.Write(body)
 	want := "v0=" + hex.EncodeToString(mac.Sum(nil))
 	if !hmac.Equal([]byte(sig), []byte(want)) {
-		return errBadSignature
+		return time.Time{}, errBadSignature
 	}
-	return nil
+	return at, nil
 }
 
 // requestContext bounds the work done before answering Slack, which gives
