@@ -267,3 +267,35 @@ func TestFakeCountsViolationsWithoutAdmission(t *testing.T) {
 		t.Errorf("violations = %d, want 2", v)
 	}
 }
+
+// BenchmarkAdmission measures admitting and releasing one request, alone
+// and with callers contending for four slots.
+func BenchmarkAdmission(b *testing.B) {
+	ctx := context.Background()
+	b.Run("Free", func(b *testing.B) {
+		a := NewAdmission(Limits{MaxConcurrency: 4})
+		b.ReportAllocs()
+		for range b.N {
+			release, err := a.Admit(ctx, 0, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			release()
+		}
+	})
+	b.Run("Contended", func(b *testing.B) {
+		a := NewAdmission(Limits{MaxConcurrency: 4})
+		b.ReportAllocs()
+		b.SetParallelism(8)
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				release, err := a.Admit(ctx, 0, nil)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				release()
+			}
+		})
+	})
+}
