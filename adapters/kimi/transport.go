@@ -2,6 +2,7 @@ package kimi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -74,7 +75,7 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 	}
 
 	ctx, cancel := context.WithCancel(req.Context())
-	wd := newWatchdog(c.firstByte, c.idle, cancel)
+	wd := newWatchdog(cmp.Or(c.firstByte, DefaultThinkingFirstToken), cmp.Or(c.idle, DefaultThinkingIdle), cancel)
 	resp, err := t.base.Do(req.WithContext(ctx))
 	if err != nil {
 		wd.stop()
