@@ -46,14 +46,16 @@ type Admission struct {
 	window time.Duration
 	maxTok int
 
-	mu     sync.Mutex
-	queue  []*waiter
-	active int
-	conc   aimd
-	reqs   aimd
-	req    *rate.Limiter
-	tok    *rate.Limiter
-	now    func() time.Time
+	mu    sync.Mutex
+	queue []*waiter
+	// active counts the requests admitted and not yet released; pausing
+	// those among them still waiting for the rate limits.
+	active, pausing int
+	conc            aimd
+	reqs            aimd
+	req             *rate.Limiter
+	tok             *rate.Limiter
+	now             func() time.Time
 }
 
 // waiter is one caller in the queue; wake is signalled when its place may
@@ -123,38 +125,43 @@ func requestRate(n int, window time.Duration) rate.Limit {
 
 // Admit waits until a request estimated at tokens prompt tokens may go,
 // or until ctx ends. While it waits, onQueued (when not nil) is called on
-// the caller's goroutine with the number of callers ahead, first when the
-// request has to wait and again each time that number changes. The caller
-// must call release once when the request is over (its response read or
-// abandoned); release is safe to call more than once.
+// the caller's goroutine with the number of requests ahead of it (queued,
+// or admitted but waiting for the rate limits), first when the request has
+// to wait and again each time that number changes. The caller must call
+// release once when the request is over (its response read or abandoned);
+// release is safe to call more than once.
 func (a *Admission) Admit(ctx context.Context, tokens int, onQueued func(ahead int)) (release func(), err error) {
-	if a == nil {
+	if a == nil || a.unlimited() {
 		return func() {}, nil
 	}
 	w := &waiter{wake: make(chan struct{}, 1)}
 	a.mu.Lock()
 	a.queue = append(a.queue, w)
 	a.mu.Unlock()
-	last := -1
+	q := queued{report: onQueued, last: -1}
 	for {
 		a.mu.Lock()
-		ahead := slices.Index(a.queue, w)
-		if ahead == 0 && a.slotFree() {
+		i := slices.Index(a.queue, w)
+		if i == 0 && a.slotFree() {
 			delay, cancel := a.take(tokens)
-			a.mu.Unlock()
-			release = a.releaser()
-			if err := pause(ctx, delay); err != nil {
-				cancel()
-				release()
-				return nil, err
+			ahead := a.pausing
+			if delay > 0 {
+				a.pausing++
 			}
-			return release, nil
+			a.mu.Unlock()
+			if delay > 0 {
+				q.at(ahead)
+			}
+			return a.admitted(ctx, delay, cancel)
 		}
+		// Behind free slots and nothing pausing, the wait is only for the
+		// requests ahead to take their slots: not worth reporting.
+		worth := !a.slotFree() || a.pausing > 0
+		ahead := i + a.pausing
 		a.mu.Unlock()
-		if ahead != last && onQueued != nil {
-			onQueued(ahead)
+		if worth {
+			q.at(ahead)
 		}
-		last = ahead
 		select {
 		case <-w.wake:
 		case <-ctx.Done():
@@ -162,6 +169,45 @@ func (a *Admission) Admit(ctx context.Context, tokens int, onQueued func(ahead i
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// queued reports a waiter's place when it changes.
+type queued struct {
+	report func(ahead int)
+	last   int
+}
+
+// at reports ahead if it differs from the last report.
+func (q *queued) at(ahead int) {
+	if q.report != nil && ahead != q.last {
+		q.report(ahead)
+		q.last = ahead
+	}
+}
+
+// admitted waits out the rate limits of an admitted request and returns
+// its release function.
+func (a *Admission) admitted(ctx context.Context, delay time.Duration, cancel func()) (func(), error) {
+	release := a.releaser()
+	if delay <= 0 {
+		return release, nil
+	}
+	err := pause(ctx, delay)
+	a.mu.Lock()
+	a.pausing--
+	a.wakeAll()
+	a.mu.Unlock()
+	if err != nil {
+		cancel()
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// unlimited reports whether no limit is configured, so requests never wait.
+func (a *Admission) unlimited() bool {
+	return a.conc.max == 0 && a.req == nil && a.tok == nil
 }
 
 // slotFree reports whether another request may be in flight; a.mu is held.

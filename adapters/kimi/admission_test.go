@@ -299,3 +299,62 @@ func BenchmarkAdmission(b *testing.B) {
 		})
 	})
 }
+
+func TestAdmissionRateWaitsReportPlace(t *testing.T) {
+	a := NewAdmission(Limits{RequestsPerWindow: 3, Window: 300 * time.Millisecond})
+	ctx := context.Background()
+	first, err := a.Admit(ctx, 0, func(int) { t.Error("the first request waited") })
+	if err != nil {
+		t.Fatal(err)
+	}
+	first()
+	type result struct {
+		places []int
+		at     time.Time
+	}
+	results := make([]result, 2)
+	var wg sync.WaitGroup
+	for i := range 2 {
+		reported := make(chan struct{})
+		wg.Go(func() {
+			release, err := a.Admit(ctx, 0, func(ahead int) {
+				results[i].places = append(results[i].places, ahead)
+				if len(results[i].places) == 1 {
+					close(reported)
+				}
+			})
+			results[i].at = time.Now()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			release()
+		})
+		<-reported
+	}
+	wg.Wait()
+	if !reflect.DeepEqual(results[0].places, []int{0}) || !reflect.DeepEqual(results[1].places, []int{1}) {
+		t.Errorf("places = %v and %v, want [0] and [1]", results[0].places, results[1].places)
+	}
+	if !results[1].at.After(results[0].at) {
+		t.Error("the second waiter went before the first")
+	}
+}
+
+func TestAdmissionFreeSlotsAreNotReportedAsQueue(t *testing.T) {
+	a := NewAdmission(Limits{MaxConcurrency: 100})
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			release, err := a.Admit(context.Background(), 0, func(ahead int) {
+				t.Errorf("reported %d ahead with free slots", ahead)
+			})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			release()
+		})
+	}
+	wg.Wait()
+}
