@@ -20,11 +20,13 @@ import (
 // exitDamagedDB is the exit code when the database file is damaged.
 const exitDamagedDB = 3
 
-// The backup socket protocol: the client sends backupRequest; the bot
-// answers backupOK and the database bytes until it closes the connection,
-// or a line starting with backupFailed.
+// The database socket protocol: the client sends one request line. To
+// backupRequest the bot answers backupOK and the database bytes until it
+// closes the connection; to checkRequest it answers backupOK once the
+// database checks out. Failures are one line starting with backupFailed.
 const (
 	backupRequest = "backup\n"
+	checkRequest  = "check\n"
 	backupOK      = "ok\n"
 	backupFailed  = "error "
 )
@@ -66,22 +68,30 @@ func (a *app) serveBackups(ctx context.Context) (stop func(), err error) {
 			if err != nil {
 				return
 			}
-			go serveBackup(ctx, a.store, conn, log)
+			go serveSocket(ctx, a.store, conn, log)
 		}
 	}()
 	log.Info("serving backups", "socket", path)
 	return func() { ln.Close() }, nil // closing removes the socket file
 }
 
-// serveBackup answers one client on the backup socket.
-func serveBackup(ctx context.Context, store *storage.Store, conn net.Conn, log *slog.Logger) {
+// serveSocket answers one client on the database socket.
+func serveSocket(ctx context.Context, store *storage.Store, conn net.Conn, log *slog.Logger) {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(backupTimeout))
 	line, err := bufio.NewReader(io.LimitReader(conn, 64)).ReadString('\n')
-	if err != nil || line != backupRequest {
+	switch {
+	case err == nil && line == backupRequest:
+		serveBackup(ctx, store, conn, log)
+	case err == nil && line == checkRequest:
+		serveCheck(ctx, store, conn, log)
+	default:
 		_, _ = io.WriteString(conn, backupFailed+"unknown request\n")
-		return
 	}
+}
+
+// serveBackup streams a copy of the database to conn.
+func serveBackup(ctx context.Context, store *storage.Store, conn net.Conn, log *slog.Logger) {
 	if _, err := io.WriteString(conn, backupOK); err != nil {
 		return
 	}

@@ -46,7 +46,7 @@ func TestStartOnDamagedDatabase(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "damaged.db")
 	MustDamagedDB(t, db)
 	env := []string{"MOONSHOT_API_KEY=test-key", "KIMI_BASE_URL=http://127.0.0.1:1/v1", "KIMIBOT_DB=" + db}
-	for _, args := range [][]string{{"chat"}, {"backup", filepath.Join(t.TempDir(), "copy.db")}} {
+	for _, args := range [][]string{{"chat"}, {"backup", filepath.Join(t.TempDir(), "copy.db")}, {"check"}} {
 		t.Run(args[0], func(t *testing.T) {
 			out, errOut, code := MustRunKimibot(t, "", env, args...)
 			if code != exitDamagedDB {
@@ -85,7 +85,7 @@ func waitSocket(tb testing.TB, path string) {
 	}
 }
 
-func TestBackupWhileServingAndStopped(t *testing.T) {
+func TestBackupAndCheckWhileServingAndStopped(t *testing.T) {
 	kimi := kimitest.New(t, kimitest.Options{})
 	sf := slacktest.Start(t, slacktest.Options{})
 	dir := t.TempDir()
@@ -103,6 +103,10 @@ func TestBackupWhileServingAndStopped(t *testing.T) {
 	}
 	if err := storage.Verify(hot); err != nil {
 		t.Fatalf("hot copy: %v", err)
+	}
+	out, errOut, code = MustRunKimibot(t, "", []string{"KIMIBOT_DB=" + db}, "check")
+	if code != 0 || !strings.Contains(out, "checked by the running bot") {
+		t.Fatalf("check while serving: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	if fi, err := os.Stat(hot); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("hot copy mode = %v, %v; want 0600", fi.Mode().Perm(), err)
@@ -126,6 +130,10 @@ func TestBackupWhileServingAndStopped(t *testing.T) {
 	}
 	if err := storage.Verify(cold); err != nil {
 		t.Fatalf("cold copy: %v", err)
+	}
+	out, errOut, code = MustRunKimibot(t, "", []string{"KIMIBOT_DB=" + cold}, "check")
+	if code != 0 || !strings.Contains(out, "checked the file") {
+		t.Fatalf("check of the copy: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 	if _, errOut, code := MustRunKimibot(t, "", []string{"KIMIBOT_DB=" + db}, "backup", db); code == 0 {
 		t.Errorf("backup over the database itself succeeded; stderr %q", errOut)

@@ -6,6 +6,7 @@
 //	kimibot chat     talk to the bot in the terminal (same engine, database and tools)
 //	kimibot audit    export support desk decisions as JSON lines
 //	kimibot backup   write a consistent copy of the database, also while the bot runs
+//	kimibot check    verify the database file
 //	kimibot help     show this help
 package main
 
@@ -30,6 +31,7 @@ Usage:
                      export support desk decisions as JSON lines (stop the bot or use a copy of the database)
   kimibot backup FILE
                      write a consistent copy of the database to FILE, also while the bot runs
+  kimibot check      verify the database (exit code 3 when it is damaged)
   kimibot help       show this help
 
 Configuration comes from environment variables; see README.md.
@@ -58,6 +60,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runAudit(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args[1:], stdout, stderr)
+	case "check":
+		return runCheck(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -116,6 +116,9 @@ func (c *Client) noteOutcome(err error) {
 	var ke *Error
 	if errors.As(err, &ke) && ke.Kind == RateLimited {
 		c.adm.RateLimited()
+		conc, reqs, active := c.adm.Current()
+		c.log.Warn("rate limited by the provider; admitting fewer requests", "max_concurrency", conc,
+			"requests_per_window", reqs, "in_flight", active)
 	}
 }
 

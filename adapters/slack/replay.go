@@ -86,6 +86,8 @@ func (g *replayGuard) len() int {
 	return len(g.seen)
 }
 
+var _ http.Flusher = (*statusWriter)(nil)
+
 // statusWriter records the status a handler answered with.
 type statusWriter struct {
 	http.ResponseWriter
