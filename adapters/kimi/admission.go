@@ -37,11 +37,13 @@ type Limits struct {
 // concurrency and request limits; each success adds one back, up to the
 // configured values (AIMD). It is safe for concurrent use.
 //
-// The request bucket holds one request and refills at (N-1) per window for
-// N requests per window (a little under one per window for N = 1), so no
-// window of that length ever sees more than N starts even when network
-// delays shift them. The token bucket holds a quarter of the tokens per
-// window and refills at the other three quarters, for the same guarantee.
+// The request bucket holds one request and refills at N-1 per window for
+// N requests per window (one per 1.1 windows for N = 1): any N+1 starts
+// span more than a window by a whole spacing, so the provider counts at
+// most N in a window even when network delays shift the arrivals by less
+// than that. The token bucket holds a quarter of the tokens per window and
+// refills at the other three quarters, so that no window sends more than
+// the limit either.
 type Admission struct {
 	window time.Duration
 	maxTok int
