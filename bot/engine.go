@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -11,9 +10,6 @@ import (
 	"kimibot/conversation"
 	"kimibot/tools"
 )
-
-// ErrBusy is returned by HandleEvent when a thread's queue is full.
-var ErrBusy = errors.New("thread queue is full")
 
 // ToolRunner runs the model's tool calls; *tools.Registry implements it.
 type ToolRunner interface {
@@ -67,13 +63,24 @@ type Config struct {
 	Logger        *slog.Logger
 }
 
-// Principal names who may do something: a user, a Slack user group
-// ("group") or a Discord role ("role").
+// PrincipalKind tells what a Principal's ID names.
+type PrincipalKind string
+
+// The kinds of principals.
+const (
+	PrincipalUser PrincipalKind = "user"
+	// PrincipalGroup is a Slack user group.
+	PrincipalGroup PrincipalKind = "group"
+	// PrincipalRole is a Discord role.
+	PrincipalRole PrincipalKind = "role"
+)
+
+// Principal names who may do something: a user, a Slack user group or a
+// Discord role.
 type Principal struct {
 	Platform string
-	// Kind is "user", "group" or "role".
-	Kind string
-	ID   string
+	Kind     PrincipalKind
+	ID       string
 }
 
 // Route sends a customer channel's drafts to a review channel.
@@ -119,44 +126,48 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Engine routes events to one worker per active thread and runs turns.
+// Engine is kimibot's core. It takes events from platforms, hands them to
+// the dispatcher (one worker per active thread), runs turns, answers slash
+// commands, and owns the support desk.
 type Engine struct {
-	cfg Config
-	log *slog.Logger
-	est *conversation.Estimator
+	cfg      Config
+	log      *slog.Logger
+	est      *conversation.Estimator
+	dispatch *dispatcher
+	desk     *desk
 
 	mu        sync.Mutex
-	base      context.Context
 	platforms map[string]Platform
-	workers   map[conversation.ThreadKey]*worker
-	inflight  int
-	waiters   []chan struct{}
-	wg        sync.WaitGroup
 	started   chan struct{}
 }
 
-type worker struct {
-	key   conversation.ThreadKey
-	queue chan Event
-}
+var (
+	_ Handler  = (*Engine)(nil)
+	_ Commands = (*Engine)(nil)
+	_ Desk     = (*desk)(nil)
+)
 
 // NewEngine returns an engine; call Run to start it.
 func NewEngine(cfg Config) *Engine {
 	cfg.setDefaults()
-	return &Engine{
+	e := &Engine{
 		cfg:       cfg,
 		log:       cfg.Logger.With("component", "engine"),
 		est:       &conversation.Estimator{},
-		base:      context.Background(),
 		platforms: map[string]Platform{},
-		workers:   map[conversation.ThreadKey]*worker{},
 		started:   make(chan struct{}),
 	}
+	e.dispatch = newDispatcher(cfg.QueueSize, cfg.IdleTimeout, e.process)
+	e.desk = newDesk(e)
+	return e
 }
 
 // Started is closed once Run has registered its platforms and queued the
 // recovery of drafts interrupted by a restart.
 func (e *Engine) Started() <-chan struct{} { return e.started }
+
+// Desk returns the support desk: review-card actions and drafts.
+func (e *Engine) Desk() Desk { return e.desk }
 
 // Register adds a platform whose events the engine will answer.
 // Run registers its platforms itself.
@@ -166,28 +177,25 @@ func (e *Engine) Register(p Platform) {
 	e.platforms[p.Name()] = p
 }
 
+// host is what the engine gives each platform it runs.
+func (e *Engine) host() Host { return Host{Events: e, Commands: e, Desk: e.desk} }
+
 // Run registers ps, runs each until ctx ends or all of them return, and
 // then waits for running turns to end. It returns the first platform error.
 func (e *Engine) Run(ctx context.Context, ps ...Platform) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	e.mu.Lock()
-	e.base = ctx
-	e.mu.Unlock()
+	e.dispatch.start(ctx)
 	for _, p := range ps {
 		e.Register(p)
 	}
-	e.reconcile(ctx)
+	e.desk.reconcile(ctx)
 	close(e.started)
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		e.supervise(ctx, e.cfg.ReminderEvery)
-	}()
+	e.dispatch.goTracked(func() { e.desk.supervise(ctx, e.cfg.ReminderEvery) })
 	errc := make(chan error, len(ps))
 	for _, p := range ps {
 		go func() {
-			err := p.Run(ctx, e)
+			err := p.Run(ctx, e.host())
 			if err != nil && ctx.Err() == nil {
 				err = fmt.Errorf("run %s: %w", p.Name(), err)
 			} else {
@@ -208,7 +216,7 @@ func (e *Engine) Run(ctx context.Context, ps ...Platform) error {
 		_ = e.WaitIdle(ctx)
 	}
 	cancel()
-	e.wg.Wait()
+	e.dispatch.stop()
 	return first
 }
 
@@ -221,126 +229,19 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 	if ev.InReplyTo != "" {
 		if k, ok := e.threadOf(ctx, ev); ok {
 			key = k
-			ev.Thread = refFromKey(k, ev.Thread.DM)
+			dm := ev.Thread.DM
+			ev.Thread = refFromKey(k)
+			ev.Thread.DM = dm
 		}
 	}
 	if ev.Kind == EventMessage && !ev.Addressed && !e.mayConcern(ctx, key, ev) {
 		return nil
 	}
-	return e.enqueue(key, ev)
-}
-
-// mayConcern reports whether an unaddressed message is in a thread the bot
-// follows or a support channel; chatter elsewhere starts no worker.
-func (e *Engine) mayConcern(ctx context.Context, key conversation.ThreadKey, ev Event) bool {
-	if _, routed := e.reviewChannel(ctx, ev.Thread); routed {
-		return true
-	}
-	th, err := e.cfg.Threads.Thread(ctx, key)
-	return err != nil && !errors.Is(err, conversation.ErrNotFound) || err == nil && th.Active
-}
-
-// enqueue hands ev to the worker of thread key, starting one if needed.
-func (e *Engine) enqueue(key conversation.ThreadKey, ev Event) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	w := e.workers[key]
-	if w == nil {
-		w = &worker{key: key, queue: make(chan Event, e.cfg.QueueSize)}
-		e.workers[key] = w
-		e.wg.Add(1)
-		go e.runWorker(e.base, w)
-	}
-	select {
-	case w.queue <- ev:
-		e.inflight++
-		return nil
-	default:
-		return fmt.Errorf("queue event for %s: %w", key, ErrBusy)
-	}
-}
-
-// threadOf finds the conversation of the message ev replies to.
-func (e *Engine) threadOf(ctx context.Context, ev Event) (conversation.ThreadKey, bool) {
-	ref := MsgRef{Platform: ev.Thread.Platform, Channel: ev.Thread.Channel, ID: ev.InReplyTo}
-	k, err := e.cfg.Threads.ThreadByRef(ctx, ref)
-	if err != nil {
-		if !errors.Is(err, conversation.ErrNotFound) {
-			e.log.Warn("look up replied-to message", "err", err)
-		}
-		return "", false
-	}
-	return k, true
-}
-
-func (e *Engine) runWorker(ctx context.Context, w *worker) {
-	defer e.wg.Done()
-	idle := time.NewTimer(e.cfg.IdleTimeout)
-	defer idle.Stop()
-	for {
-		select {
-		case ev := <-w.queue:
-			e.process(ctx, w.key, ev)
-			e.done()
-			idle.Reset(e.cfg.IdleTimeout)
-		case <-idle.C:
-			if e.retire(w) {
-				return
-			}
-			idle.Reset(e.cfg.IdleTimeout)
-		case <-ctx.Done():
-			e.mu.Lock()
-			delete(e.workers, w.key)
-			dropped := len(w.queue)
-			e.mu.Unlock()
-			for range dropped {
-				e.done()
-			}
-			return
-		}
-	}
-}
-
-// retire removes an idle worker unless an event arrived meanwhile.
-func (e *Engine) retire(w *worker) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(w.queue) > 0 {
-		return false
-	}
-	delete(e.workers, w.key)
-	return true
-}
-
-func (e *Engine) done() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.inflight--
-	if e.inflight == 0 {
-		for _, ch := range e.waiters {
-			close(ch)
-		}
-		e.waiters = nil
-	}
+	return e.dispatch.enqueue(key, ev)
 }
 
 // WaitIdle returns when no event is queued or being processed.
-func (e *Engine) WaitIdle(ctx context.Context) error {
-	e.mu.Lock()
-	if e.inflight == 0 {
-		e.mu.Unlock()
-		return nil
-	}
-	ch := make(chan struct{})
-	e.waiters = append(e.waiters, ch)
-	e.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (e *Engine) WaitIdle(ctx context.Context) error { return e.dispatch.waitIdle(ctx) }
 
 func (e *Engine) platform(name string) (Platform, bool) {
 	e.mu.Lock()

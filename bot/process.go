@@ -9,29 +9,30 @@ import (
 	"kimibot/conversation"
 )
 
-// refFromKey rebuilds a ThreadRef from a conversation key.
-func refFromKey(k conversation.ThreadKey, dm bool) ThreadRef {
+// refFromKey rebuilds a ThreadRef from a conversation key; the key does
+// not say whether the conversation is a DM.
+func refFromKey(k conversation.ThreadKey) ThreadRef {
 	parts := strings.SplitN(string(k), "/", 4)
 	for len(parts) < 4 {
 		parts = append(parts, "")
 	}
-	return ThreadRef{Platform: parts[0], Workspace: parts[1], Channel: parts[2], Thread: parts[3], DM: dm}
+	return ThreadRef{Platform: parts[0], Workspace: parts[1], Channel: parts[2], Thread: parts[3]}
 }
 
 // process handles one event inside its thread's worker.
 func (e *Engine) process(ctx context.Context, key conversation.ThreadKey, ev Event) {
 	switch ev.Kind {
 	case EventMessage:
-		review, routed := e.reviewChannel(ctx, ev.Thread)
+		dest, routed := e.desk.route(ctx, ev.Thread)
 		if !routed && !e.follows(ctx, key, ev) {
 			return
 		}
 		if !e.duplicate(ctx, key, ev) {
-			e.turn(ctx, key, ev, review)
+			e.answer(ctx, key, ev, dest)
 		}
 	case EventAction:
 		if !e.duplicate(ctx, key, ev) && ev.Action != nil {
-			e.decide(ctx, key, *ev.Action)
+			e.desk.decide(ctx, key, *ev.Action)
 		}
 	case EventReset:
 		if !e.duplicate(ctx, key, ev) {
@@ -44,6 +45,40 @@ func (e *Engine) process(ctx context.Context, key conversation.ThreadKey, ev Eve
 				func() error { return e.cfg.Threads.SetActive(ctx, key, false) })
 		}
 	}
+}
+
+// answer runs a turn for the user message ev.
+func (e *Engine) answer(ctx context.Context, key conversation.ThreadKey, ev Event, dest destination) {
+	p, ok := e.platform(ev.Thread.Platform)
+	if !ok {
+		e.log.Error("event for unknown platform", "platform", ev.Thread.Platform, "err", errNoPlatform)
+		return
+	}
+	t := e.newTurn(ctx, key, ev, p, dest)
+	t.drive(ctx, t.ask)
+}
+
+// mayConcern reports whether an unaddressed message is in a thread the bot
+// follows or a support channel; chatter elsewhere starts no worker.
+func (e *Engine) mayConcern(ctx context.Context, key conversation.ThreadKey, ev Event) bool {
+	if _, routed := e.desk.route(ctx, ev.Thread); routed {
+		return true
+	}
+	th, err := e.cfg.Threads.Thread(ctx, key)
+	return err != nil && !errors.Is(err, conversation.ErrNotFound) || err == nil && th.Active
+}
+
+// threadOf finds the conversation of the message ev replies to.
+func (e *Engine) threadOf(ctx context.Context, ev Event) (conversation.ThreadKey, bool) {
+	ref := MsgRef{Platform: ev.Thread.Platform, Channel: ev.Thread.Channel, ID: ev.InReplyTo}
+	k, err := e.cfg.Threads.ThreadByRef(ctx, ref)
+	if err != nil {
+		if !errors.Is(err, conversation.ErrNotFound) {
+			e.log.Warn("look up replied-to message", "err", err)
+		}
+		return "", false
+	}
+	return k, true
 }
 
 // duplicate records ev's dedupe keys and reports whether it was seen before.

@@ -45,7 +45,7 @@ const (
 // and a row of buttons. In a conversation's thread that does not exist
 // yet, the thread is started from the conversation's first message.
 func (a *Adapter) PostCard(ctx context.Context, where bot.ThreadRef, c bot.Card) (bot.MsgRef, error) {
-	dest := a.place(ctx, where, true)
+	dest := a.place(ctx, where, inThread)
 	body := messageCreate{Nonce: randomNonce(), EnforceNonce: true, AllowedMentions: noPings(false),
 		Embeds: []*discordgo.MessageEmbed{cardEmbed(c)}, Components: cardButtons(c)}
 	m, err := a.create(ctx, dest, body)

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"strings"
@@ -45,7 +46,7 @@ func MustRun(tb testing.TB, a *Adapter, fake *discordtest.Server, h bot.Handler)
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, h) }()
+	go func() { done <- a.Run(ctx, bot.Host{Events: h}) }()
 	tb.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -252,4 +253,23 @@ func waitCallback(tb testing.TB, fake *discordtest.Server, id string) discordtes
 	tb.Helper()
 	fake.WaitFor(tb, "interaction callback", func() bool { return fake.InteractionState(id).CallbackType != 0 })
 	return fake.InteractionState(id)
+}
+
+// callbackData is the data of an interaction's initial response.
+type callbackData struct {
+	Content    string          `json:"content"`
+	Flags      int             `json:"flags"`
+	CustomID   string          `json:"custom_id"`
+	Title      string          `json:"title"`
+	Choices    []Choice        `json:"choices"`
+	Components json.RawMessage `json:"components"`
+}
+
+func decodeCallback(tb testing.TB, it discordtest.Interaction) callbackData {
+	tb.Helper()
+	var d callbackData
+	if err := json.Unmarshal(it.Callback, &d); err != nil {
+		tb.Fatalf("decode callback %s: %v", it.Callback, err)
+	}
+	return d
 }

@@ -50,8 +50,12 @@ func TestCommandArgs(t *testing.T) {
 		{"usage", map[string]string{}, nil, false},
 	}
 	for _, tt := range tests {
-		got := commandArgs(Interaction{Command: tt.command, Options: tt.options})
-		public := likelyPublic(bot.Command{Name: tt.command, Args: got})
+		spec, ok := bot.LookupCommand(tt.command)
+		if !ok {
+			t.Fatalf("no command %q in the table", tt.command)
+		}
+		got := commandArgs(spec, Interaction{Command: tt.command, Options: tt.options})
+		public := spec.Public(got)
 		if !slices.Equal(got, tt.want) || public != tt.public {
 			t.Errorf("/%s %v: args %q public %v, want %q %v", tt.command, tt.options, got, public, tt.want, tt.public)
 		}

@@ -17,7 +17,7 @@ import (
 func TestCardKeepsWithinLimits(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{})
 	a := MustAdapter(t, fake, nil)
-	MustRun(t, a, newFakeEngine())
+	MustRun(t, a, newFakeEngine().host())
 	ctx := testContext(t)
 	fake.AddUser(slacktest.User{ID: "UCUST", Name: "Carla"})
 	var calls []conversation.ToolRecord
@@ -118,7 +118,7 @@ func TestEditParts(t *testing.T) {
 func TestPostFinishesInterruptedParts(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{})
 	a := MustAdapter(t, fake, nil)
-	MustRun(t, a, newFakeEngine())
+	MustRun(t, a, newFakeEngine().host())
 	ctx := testContext(t)
 	q := slacktest.UserMessage{User: "UCUST", Channel: "CSUP", Text: "tell me all", TS: fake.NewTS()}
 	fake.Callback(q.Message())
@@ -163,7 +163,7 @@ func TestPostFinishesInterruptedParts(t *testing.T) {
 func TestNamesAndGroupsAreCached(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{})
 	a := MustAdapter(t, fake, nil)
-	MustRun(t, a, newFakeEngine())
+	MustRun(t, a, newFakeEngine().host())
 	ctx := testContext(t)
 	fake.AddUser(slacktest.User{ID: "U1", Name: "Ana", RealName: "Ana Lima"})
 	fake.SetUserGroup("S1", "U1")

@@ -61,6 +61,9 @@ func (h *recorder) HandleEvent(_ context.Context, ev bot.Event) error {
 	return nil
 }
 
+// host runs the adapter with the recorder as its only events handler.
+func (h *recorder) host() bot.Host { return bot.Host{Events: h} }
+
 func (h *recorder) setErr(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -86,7 +89,7 @@ func (h *recorder) next(tb testing.TB, ctx context.Context) bot.Event {
 }
 
 // MustRun runs the adapter until the test ends and waits until it is ready.
-func MustRun(tb testing.TB, a *Adapter, h bot.Handler) {
+func MustRun(tb testing.TB, a *Adapter, h bot.Host) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -236,7 +239,16 @@ type fakeEngine struct {
 	changed   chan struct{}
 }
 
-var _ engine = (*fakeEngine)(nil)
+var (
+	_ bot.Commands = (*fakeEngine)(nil)
+	_ bot.Desk     = (*fakeEngine)(nil)
+)
+
+// host runs the adapter with the fake as events handler, commands and desk.
+func (e *fakeEngine) host() bot.Host { return bot.Host{Events: e, Commands: e, Desk: e} }
+
+// ModelChoices offers no models.
+func (e *fakeEngine) ModelChoices(context.Context, string, int) []string { return nil }
 
 func newFakeEngine(approvers ...string) *fakeEngine {
 	e := &fakeEngine{recorder: newRecorder(), approvers: map[string]bool{}, drafts: map[string]conversation.Draft{},

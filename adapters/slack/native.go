@@ -118,7 +118,7 @@ func (r *reply) startPart() (bool, error) {
 	}
 	if streamRefused(err) {
 		r.log.Info("slack refused streaming here, posting messages instead", "err", err)
-		r.ch.refuse(true, false)
+		r.ch.refuseStream()
 		r.native = false
 		return true, nil
 	}

@@ -332,7 +332,7 @@ func (r *reply) stepStatus() (bool, error) {
 		return false, err
 	default:
 		r.log.Info("thread status unavailable, showing it in the message", "err", err)
-		r.ch.refuse(false, true)
+		r.ch.refuseStatus()
 		r.statusInMsg = true
 		if r.native && len(r.msgs) == 0 {
 			r.native = false
