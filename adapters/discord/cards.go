@@ -13,6 +13,8 @@ import (
 	"kimibot/conversation"
 )
 
+var _ bot.Cards = (*Adapter)(nil)
+
 // Discord's limits on embeds and text inputs.
 const (
 	maxDescription = 4096

@@ -16,6 +16,11 @@ import (
 	"kimibot/bot"
 )
 
+var (
+	_ bot.Poster = (*Adapter)(nil)
+	_ bot.Linker = (*Adapter)(nil)
+)
+
 // Nonces: Discord accepts up to 25 characters; a post's parts carry the
 // key's nonce with a part suffix of up to 4 characters.
 const (

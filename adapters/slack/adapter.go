@@ -116,13 +116,9 @@ type Adapter struct {
 }
 
 var (
-	_ bot.Platform      = (*Adapter)(nil)
-	_ bot.Downloader    = (*Adapter)(nil)
-	_ bot.Readiness     = (*Adapter)(nil)
-	_ bot.Cards         = (*Adapter)(nil)
-	_ bot.Poster        = (*Adapter)(nil)
-	_ bot.Linker        = (*Adapter)(nil)
-	_ bot.GroupResolver = (*Adapter)(nil)
+	_ bot.Platform   = (*Adapter)(nil)
+	_ bot.Downloader = (*Adapter)(nil)
+	_ bot.Readiness  = (*Adapter)(nil)
 )
 
 // New returns a Slack adapter. It makes no calls until Run.

@@ -11,6 +11,8 @@ import (
 	"kimibot/conversation"
 )
 
+var _ bot.Cards = (*Adapter)(nil)
+
 // The buttons of a review card. Each carries the draft ID as its value.
 const (
 	actionApprove    = "kimi_approve"

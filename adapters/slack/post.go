@@ -12,6 +12,8 @@ import (
 	"kimibot/bot"
 )
 
+var _ bot.Poster = (*Adapter)(nil)
+
 // draftEvent is the metadata event type that marks a posted draft; its
 // payload holds the draft ID and, for a draft split over several
 // messages, the part and the number of parts.
