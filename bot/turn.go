@@ -33,6 +33,10 @@ type turn struct {
 	records []conversation.ToolRecord
 	// instruction is a reviewer's instruction for a regenerated draft.
 	instruction string
+	// item is the inbox entry of the event the turn answers, if stored.
+	item string
+	// replyID names the record of the turn's platform reply, if recorded.
+	replyID string
 }
 
 // outcome is how a turn ended: with an answer, or paused on a tool call
@@ -74,8 +78,9 @@ func (e *Engine) newTurn(ctx context.Context, key conversation.ThreadKey, ev Eve
 }
 
 // drive opens t's reply, runs body and delivers its outcome; a failure is
-// reported once through the destination.
-func (t *turn) drive(ctx context.Context, body func(ctx context.Context) (outcome, error)) {
+// reported once through the destination and returned.
+func (t *turn) drive(ctx context.Context, body func(ctx context.Context) (outcome, error)) error {
+	defer t.closeReply(ctx)
 	err := t.dest.open(ctx, t)
 	if err == nil {
 		t.status(ctx, "thinking…")
@@ -87,6 +92,7 @@ func (t *turn) drive(ctx context.Context, body func(ctx context.Context) (outcom
 	if err != nil {
 		t.dest.failed(ctx, t, err)
 	}
+	return err
 }
 
 // deliver hands the outcome to the destination.
@@ -192,6 +198,9 @@ func (t *turn) completeStep(ctx context.Context, asst conversation.Message,
 
 // streamInto streams one model call into the reply and returns its result.
 func (t *turn) streamInto(ctx context.Context, req ChatRequest) (*Completion, error) {
+	req.OnQueued = func(ahead int) { t.status(ctx, queuedStatus(ahead)) }
+	w := t.watch(ctx)
+	defer w.end()
 	s, err := t.e.cfg.Model.Stream(ctx, req)
 	if err != nil {
 		return nil, err
@@ -199,6 +208,7 @@ func (t *turn) streamInto(ctx context.Context, req ChatRequest) (*Completion, er
 	defer s.Close()
 	for {
 		c, err := s.Recv()
+		w.seen()
 		switch {
 		case errors.Is(err, io.EOF):
 			return nil, errors.New("model stream ended without a result")

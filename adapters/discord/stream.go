@@ -375,6 +375,7 @@ func (s *stream) create(w write, opts ...discordgo.RequestOption) error {
 		return err
 	}
 	s.msgs = append(s.msgs, sent{id: m.ID, content: w.content})
+	s.opened(m.ID)
 	// Posting a message ends the typing indicator.
 	s.typingAt = time.Time{}
 	return nil

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"time"
+
+	"kimibot/conversation"
 )
 
 // stepPosted keeps posted messages up to date, for replies that cannot
@@ -69,6 +71,7 @@ func (r *reply) postPart() error {
 		return err
 	}
 	r.msgs = append(r.msgs, &posted{ts: ts, shown: shown})
+	r.opened(ts, conversation.ReplyModeMessage)
 	r.lastEdit = time.Now()
 	return nil
 }

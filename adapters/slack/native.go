@@ -3,6 +3,8 @@ package slack
 import (
 	"context"
 	"time"
+
+	"kimibot/conversation"
 )
 
 // nativePlan is how far the current streamed message can go now.
@@ -126,6 +128,7 @@ func (r *reply) startPart() (bool, error) {
 		return false, err
 	}
 	r.msgs = append(r.msgs, &posted{ts: ts, streamed: true})
+	r.opened(ts, conversation.ReplyModeStream)
 	r.streaming, r.sent = true, upto
 	return true, nil
 }

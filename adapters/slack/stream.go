@@ -48,6 +48,13 @@ func (a *Adapter) Reply(ctx context.Context, to bot.ReplyTarget) (bot.Reply, err
 	return r, nil
 }
 
+// opened tells the engine, when it asked, about a new message of the reply.
+func (r *reply) opened(ts string, mode bot.ReplyMode) {
+	if r.to.Opened != nil {
+		r.to.Opened(bot.MsgRef{Platform: platformName, Channel: r.to.Thread.Channel, ID: ts}, mode)
+	}
+}
+
 // canStream reports whether Slack can stream a reply to to: streams live
 // in threads, and in channels Slack needs the person they are for.
 func canStream(to bot.ReplyTarget) bool {
