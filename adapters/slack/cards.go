@@ -9,6 +9,7 @@ import (
 
 	"kimibot/bot"
 	"kimibot/conversation"
+	"kimibot/internal/chattext"
 )
 
 // The buttons of a review card. Each carries the draft ID as its value.
@@ -38,7 +39,7 @@ var cardButtons = map[bot.ActionKind]cardButton{
 var buttonKinds = map[string]bot.ActionKind{actionApprove: bot.ActionApprove, actionEdit: bot.ActionEdit,
 	actionRegenerate: bot.ActionRegenerate, actionReject: bot.ActionReject}
 
-// Card limits, in textLen units: a section shows at most 3,000, and a
+// Card limits, in slackText.Len units: a section shows at most 3,000, and a
 // card keeps well under Slack's 50 blocks.
 const (
 	sectionLimit  = 3_000
@@ -119,7 +120,7 @@ func cardBlocks(c bot.Card, link string) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, false, false)),
 		section(customerLine(c, link)),
-		section("*Question*\n" + quote(clipText(c.Question, questionLimit))),
+		section("*Question*\n" + quote(slackText.Count.Clip(c.Question, questionLimit))),
 	}
 	if c.Kind != conversation.DraftTool {
 		blocks = append(blocks, section(draftSection(c.Draft)))
@@ -169,11 +170,11 @@ func draftSection(draft string) string {
 	if text == "" {
 		text = noAnswer
 	}
-	if textLen(label+text) <= sectionLimit {
+	if slackText.Len(label+text) <= sectionLimit {
 		return label + text
 	}
-	note := fmt.Sprintf("\n…\n_Clipped here: the draft has %s characters; all of it is sent._", thousands(textLen(draft)))
-	cut := runesWithin(text, 0, sectionLimit-textLen(label+note)-4)
+	note := fmt.Sprintf("\n…\n_Clipped here: the draft has %s characters; all of it is sent._", chattext.Thousands(slackText.Len(draft)))
+	cut := slackText.Count.Within(text, sectionLimit-slackText.Len(label+note)-4)
 	shown := text[:cut]
 	if strings.Count(shown, "```")%2 == 1 {
 		shown += "\n```"
@@ -241,17 +242,9 @@ func actionsBlock(c bot.Card) slack.Block {
 	return slack.NewActionBlock(reviewBlock, buttons...)
 }
 
-// clipText shortens s to limit textLen units, marking the cut.
-func clipText(s string, limit int) string {
-	if textLen(s) <= limit {
-		return s
-	}
-	return s[:runesWithin(s, 0, limit-1)] + "…"
-}
-
-// clipLine is clipText on s with its whitespace runs, newlines included, made single spaces.
+// clipLine is Clip on s with its whitespace runs, newlines included, made single spaces.
 func clipLine(s string, limit int) string {
-	return clipText(strings.Join(strings.Fields(s), " "), limit)
+	return slackText.Count.Clip(strings.Join(strings.Fields(s), " "), limit)
 }
 
 // quote shows text as a mrkdwn quote.
