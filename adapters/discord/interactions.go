@@ -314,7 +314,7 @@ func (a *Adapter) finishInteraction(ctx context.Context, i *discordgo.Interactio
 
 // respondNow sends the answer as the initial response.
 func (a *Adapter) respondNow(ctx context.Context, i *discordgo.Interaction, in Interaction, r Response) error {
-	parts := Split(r.Content, MaxMessageLen)
+	parts := discordText.Split(r.Content)
 	data := &discordgo.InteractionResponseData{Content: first(parts), Components: components(r.Buttons), AllowedMentions: noPings(false)}
 	if r.Ephemeral {
 		data.Flags = discordgo.MessageFlagsEphemeral
@@ -370,7 +370,7 @@ func autocompleteBody(resp *discordgo.InteractionResponse) autocompleteResult {
 // editOriginal replaces the original response with the answer's first
 // part; the rest follows.
 func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, r Response) error {
-	parts := Split(r.Content, MaxMessageLen)
+	parts := discordText.Split(r.Content)
 	content, comps := first(parts), components(r.Buttons)
 	endpoint := discordgo.EndpointInteractionResponseActions(i.AppID, i.Token)
 	err := a.call(ctx, http.MethodPatch, endpoint, urgentPace, func(opts ...discordgo.RequestOption) error {
@@ -392,7 +392,7 @@ func (a *Adapter) deleteOriginal(ctx context.Context, i *discordgo.Interaction) 
 
 // followups posts the answer as follow-up messages.
 func (a *Adapter) followups(ctx context.Context, i *discordgo.Interaction, r Response) error {
-	parts := Split(r.Content, MaxMessageLen)
+	parts := discordText.Split(r.Content)
 	if len(parts) == 0 && len(r.Buttons) > 0 {
 		parts = []string{""}
 	}
