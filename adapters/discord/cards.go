@@ -10,6 +10,7 @@ import (
 
 	"kimibot/bot"
 	"kimibot/conversation"
+	"kimibot/internal/chattext"
 )
 
 // Discord's limits on embeds and text inputs.
@@ -22,13 +23,9 @@ const (
 	maxTextInput   = 4000
 )
 
-// Card layout: tool call arguments and results are shown short, the draft
-// keeps at least minDraft characters of the embed's budget.
-const (
-	maxToolArgs   = 300
-	maxToolResult = 300
-	minDraft      = 1000
-)
+// minDraft is how much of the embed's budget the draft keeps at least;
+// tool calls are shown short (chattext.ToolArgsLimit, ToolResultLimit).
+const minDraft = 1000
 
 // Card colours, from Discord's palette.
 const (
@@ -155,10 +152,10 @@ func moreTools(n int) *discordgo.MessageEmbedField {
 
 // toolText is a tool call's arguments and a short result.
 func toolText(r conversation.ToolRecord) string {
-	args := strings.ReplaceAll(discordText.Count.Clip(r.Arguments, maxToolArgs), "```", "'''")
+	args := strings.ReplaceAll(discordText.Count.Clip(r.Arguments, chattext.ToolArgsLimit), "```", "'''")
 	result := "not run yet"
 	if r.Result != "" {
-		result = discordText.Count.Clip(strings.Join(strings.Fields(r.Result), " "), maxToolResult)
+		result = discordText.Count.ClipLine(r.Result, chattext.ToolResultLimit)
 	}
 	return "```json\n" + args + "\n```→ " + result
 }

@@ -44,8 +44,6 @@ var buttonKinds = map[string]bot.ActionKind{actionApprove: bot.ActionApprove, ac
 const (
 	sectionLimit  = 3_000
 	questionLimit = 1_000
-	argsLimit     = 300
-	resultLimit   = 300
 	maxToolBlocks = 10
 )
 
@@ -107,7 +105,7 @@ func cardText(c bot.Card) string {
 	if c.Kind == conversation.DraftTool {
 		what = "Tool call for %s waiting for approval: “%s”"
 	}
-	return fmt.Sprintf(what, escape(who), escape(clipLine(c.Question, 200)))
+	return fmt.Sprintf(what, escape(who), escape(slackText.Count.ClipLine(c.Question, 200)))
 }
 
 // cardBlocks lays out a card: what it is, who asked what, the draft, the
@@ -190,14 +188,14 @@ func toolBlocks(calls []conversation.ToolRecord) []slack.Block {
 			out = append(out, contextLine(fmt.Sprintf("…and %d more tool calls.", len(calls)-i)))
 			break
 		}
-		line := ":wrench: `" + codeText(tc.Name, 100) + "` `" + codeText(tc.Arguments, argsLimit) + "`"
+		line := ":wrench: `" + codeText(tc.Name, 100) + "` `" + codeText(tc.Arguments, chattext.ToolArgsLimit) + "`"
 		switch {
 		case tc.Result == "":
 			line += " → _waiting for approval_"
 		case tc.IsError:
-			line += " → error `" + codeText(tc.Result, resultLimit) + "`"
+			line += " → error `" + codeText(tc.Result, chattext.ToolResultLimit) + "`"
 		default:
-			line += " → `" + codeText(tc.Result, resultLimit) + "`"
+			line += " → `" + codeText(tc.Result, chattext.ToolResultLimit) + "`"
 		}
 		out = append(out, contextLine(line))
 	}
@@ -206,7 +204,7 @@ func toolBlocks(calls []conversation.ToolRecord) []slack.Block {
 
 // codeText prepares text for a code span: one line, no backticks, clipped.
 func codeText(s string, limit int) string {
-	s = strings.ReplaceAll(clipLine(s, limit), "`", "'")
+	s = strings.ReplaceAll(slackText.Count.ClipLine(s, limit), "`", "'")
 	if s == "" {
 		return " "
 	}
@@ -240,11 +238,6 @@ func actionsBlock(c bot.Card) slack.Block {
 		return nil
 	}
 	return slack.NewActionBlock(reviewBlock, buttons...)
-}
-
-// clipLine is Clip on s with its whitespace runs, newlines included, made single spaces.
-func clipLine(s string, limit int) string {
-	return slackText.Count.Clip(strings.Join(strings.Fields(s), " "), limit)
 }
 
 // quote shows text as a mrkdwn quote.

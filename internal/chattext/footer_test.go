@@ -77,3 +77,12 @@ func TestCounter(t *testing.T) {
 		t.Fatalf("Clip to 0 = %q", got)
 	}
 }
+
+func TestClipLine(t *testing.T) {
+	if got := UTF16.ClipLine(" a\n\tb  c ", 10); got != "a b c" {
+		t.Fatalf("ClipLine = %q", got)
+	}
+	if got := UTF16.ClipLine("one two\nthree", 6); got != "one t…" {
+		t.Fatalf("ClipLine = %q", got)
+	}
+}

@@ -35,10 +35,9 @@ func TestLive(t *testing.T) {
 
 func TestClose(t *testing.T) {
 	tests := []struct {
-		name string
-		st   Style
-		text string
-		want string
+		name     string
+		st       Style
+		text, to string
 	}{
 		{"NoFence", Slack, "plain", ""},
 		{"ClosedFence", Slack, "```\nx\n```", ""},
@@ -50,8 +49,8 @@ func TestClose(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.st.Close(tt.text); got != tt.want {
-				t.Fatalf("Close(%q) = %q, want %q", tt.text, got, tt.want)
+			if got := tt.st.Close(tt.text); got != tt.to {
+				t.Fatalf("Close(%q) = %q, want %q", tt.text, got, tt.to)
 			}
 		})
 	}
