@@ -30,7 +30,7 @@ func (a *Adapter) Interrupt(ctx context.Context, _ bot.ThreadRef, ref bot.MsgRef
 		return fmt.Errorf("read interrupted reply %s: %w", ref.ID, err)
 	}
 	line := "\n\n" + errorLine(notice)
-	text = clipLen(strings.TrimRight(text, "\n"), MaxMessageLen-textLen(line)) + line
+	text = discordText.Count.Clip(strings.TrimRight(text, "\n"), discordText.Limit-discordText.Count.Len(line)) + line
 	return a.call(ctx, http.MethodPatch, endpoint, urgentPace, func(opts ...discordgo.RequestOption) error {
 		return a.editMessage(ref.Channel, ref.ID, text, opts...)
 	})

@@ -40,7 +40,7 @@ const (
 // creates nothing new while Discord remembers the nonce (a few minutes)
 // and FindPosted can find the parts.
 func (a *Adapter) Post(ctx context.Context, where bot.ThreadRef, text, key string) (bot.MsgRef, error) {
-	parts := Split(text, MaxMessageLen)
+	parts := discordText.Split(text)
 	if len(parts) == 0 {
 		return bot.MsgRef{}, errors.New("post: the text is empty")
 	}

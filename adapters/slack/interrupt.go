@@ -35,7 +35,7 @@ func (a *Adapter) Interrupt(ctx context.Context, where bot.ThreadRef, ref bot.Ms
 	}
 	md = strings.TrimRight(withoutStatus(md), "\n") + "\n\n" + line
 	return a.call(ctx, ws.update, "chat.update", func(ctx context.Context) error {
-		return a.updateMessage(ctx, ref.Channel, ref.ID, content{md: clipText(md, partLimit)})
+		return a.updateMessage(ctx, ref.Channel, ref.ID, content{md: slackText.Count.Clip(md, slackText.Limit)})
 	})
 }
 

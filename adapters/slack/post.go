@@ -34,7 +34,7 @@ func (a *Adapter) Post(ctx context.Context, where bot.ThreadRef, text, key strin
 	if strings.TrimSpace(text) == "" {
 		return bot.MsgRef{}, errors.New("post message: no text")
 	}
-	parts := Split(text, partLimit)
+	parts := slackText.Split(text)
 	have := map[int]string{}
 	if key != "" && len(parts) > 1 {
 		var err error
