@@ -105,7 +105,9 @@ func (t *turn) opened(ref MsgRef, mode ReplyMode) {
 	})
 	if err != nil {
 		t.log.Warn("record reply message", "message", ref.ID, "err", err)
+		return
 	}
+	t.log.Debug("reply message recorded", "message", ref.ID, "mode", mode)
 }
 
 // closeReply forgets the record of the turn's reply, once it is finished.

@@ -71,6 +71,9 @@ type Config struct {
 	// ShutdownGrace is how long running answers may go on after Run's
 	// context ends before they are interrupted; default 20s.
 	ShutdownGrace time.Duration
+	// StillWorkingAfter is how long a model call may stay silent before the
+	// status says that the model is still working; default 5s.
+	StillWorkingAfter time.Duration
 }
 
 // PrincipalKind tells what a Principal's ID names.
@@ -130,6 +133,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 20 * time.Second
+	}
+	if c.StillWorkingAfter <= 0 {
+		c.StillWorkingAfter = 5 * time.Second
 	}
 	if c.SystemPrompt == "" {
 		c.SystemPrompt = conversation.DefaultSystemPrompt
