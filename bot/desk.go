@@ -93,7 +93,7 @@ func (k *desk) HandleAction(ctx context.Context, a Action) error {
 	if a.DedupeKey != "" {
 		keys = []string{a.DedupeKey}
 	}
-	return k.e.accept(ctx, dr.Thread, Event{Kind: EventAction, Thread: refFromKey(dr.Thread), User: a.User,
+	return k.e.inbox.accept(ctx, dr.Thread, Event{Kind: EventAction, Thread: refFromKey(dr.Thread), User: a.User,
 		Action: &a, DedupeKeys: keys, Time: k.e.cfg.Now()})
 }
 

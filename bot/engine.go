@@ -153,6 +153,7 @@ type Engine struct {
 	log      *slog.Logger
 	est      *conversation.Estimator
 	dispatch *dispatcher
+	inbox    *inbox
 	desk     *desk
 
 	mu        sync.Mutex
@@ -177,6 +178,7 @@ func NewEngine(cfg Config) *Engine {
 		started:   make(chan struct{}),
 	}
 	e.dispatch = newDispatcher(cfg.QueueSize, cfg.IdleTimeout, e.process)
+	e.inbox = &inbox{e: e, items: cfg.Inbox, replies: cfg.Replies}
 	e.desk = newDesk(e)
 	return e
 }
@@ -212,7 +214,8 @@ func (e *Engine) Run(ctx context.Context, ps ...Platform) error {
 	for _, p := range ps {
 		e.Register(p)
 	}
-	e.resume(work)
+	e.inbox.resume(work)
+	e.desk.reconcile(work)
 	close(e.started)
 	intake, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -287,7 +290,7 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 	if ev.Kind == EventMessage && !ev.Addressed && !e.mayConcern(ctx, key, ev) {
 		return nil
 	}
-	return e.accept(ctx, key, ev)
+	return e.inbox.accept(ctx, key, ev)
 }
 
 // WaitIdle returns when no event is queued or being processed.
