@@ -65,6 +65,8 @@ type Config struct {
 	ReminderEvery time.Duration
 	Now           func() time.Time
 	Logger        *slog.Logger
+	// Observer receives turn, model, tool and queue measurements; optional.
+	Observer Observer
 }
 
 // Principal names who may do something: a user, a Slack user group
@@ -110,6 +112,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
 	}
 	if c.SystemPrompt == "" {
 		c.SystemPrompt = conversation.DefaultSystemPrompt
@@ -254,6 +259,7 @@ func (e *Engine) enqueue(key conversation.ThreadKey, ev Event) error {
 	select {
 	case w.queue <- ev:
 		e.inflight++
+		e.cfg.Observer.QueueDepth(e.inflight)
 		return nil
 	default:
 		return fmt.Errorf("queue event for %s: %w", key, ErrBusy)
@@ -316,6 +322,7 @@ func (e *Engine) done() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.inflight--
+	e.cfg.Observer.QueueDepth(e.inflight)
 	if e.inflight == 0 {
 		for _, ch := range e.waiters {
 			close(ch)

@@ -70,6 +70,7 @@ func (e *Engine) runTool(ctx context.Context, t *turnState, c conversation.ToolC
 	e.status(ctx, t, e.cfg.Tools.Describe(c.Name, c.Arguments))
 	res := e.cfg.Tools.Run(ctx, c.Name, c.Arguments)
 	t.log.Info("tool call", "tool", c.Name, "error", res.IsError)
+	e.observeTool(c.Name, res.IsError)
 	return res.Content, res.IsError
 }
 

@@ -40,7 +40,8 @@ type turnState struct {
 // newTurn prepares a turn for ev in thread key.
 func (e *Engine) newTurn(ctx context.Context, key conversation.ThreadKey, ev Event, p Platform, review string) *turnState {
 	t := &turnState{key: key, ev: ev, p: p, start: e.cfg.Now(), calls: map[string]bool{}, review: review,
-		log: e.log.With("thread", key)}
+		log: e.log.With("thread", key, "turn", newRef())}
+	ctx = withLogger(ctx, t.log)
 	t.model, _ = e.ResolveModel(ctx, ev.Thread, ev.User.ID)
 	t.info = e.modelInfo(ctx, t.model)
 	return t
@@ -55,7 +56,9 @@ func (e *Engine) turn(ctx context.Context, key conversation.ThreadKey, ev Event,
 		return
 	}
 	t := e.newTurn(ctx, key, ev, p, review)
-	if err := e.runTurn(ctx, t); err != nil {
+	err := e.runTurn(withLogger(ctx, t.log), t)
+	e.observeTurn(t, err)
+	if err != nil {
 		e.turnFailed(ctx, t, err)
 	}
 }
@@ -72,16 +75,16 @@ func (e *Engine) runTurn(ctx context.Context, t *turnState) error {
 // the review channel, never to the customer.
 func (e *Engine) turnFailed(ctx context.Context, t *turnState, err error) {
 	if t.review == "" {
-		e.reportFailure(ctx, t.p, t.ev, t.reply, err)
+		e.reportFailure(withLogger(ctx, t.log), t.p, t.ev, t.reply, err)
 		return
 	}
 	ref := newRef()
-	e.log.Error("draft failed", "ref", ref, "thread", t.key, "err", err)
+	t.log.Error("draft failed", "ref", ref, "err", err)
 	if poster, ok := t.p.(Poster); ok {
 		where := ThreadRef{Platform: t.ev.Thread.Platform, Workspace: t.ev.Thread.Workspace, Channel: t.review}
 		msg := fmt.Sprintf("Could not draft a reply to %s: %s (ref %s)", t.ev.User.Name, userMessage(err), ref)
 		if _, perr := poster.Post(ctx, where, msg, ""); perr != nil {
-			e.log.Error("report draft failure", "ref", ref, "err", perr)
+			t.log.Error("report draft failure", "ref", ref, "err", perr)
 		}
 	}
 }
@@ -97,7 +100,7 @@ func (e *Engine) openReply(ctx context.Context, t *turnState) error {
 	if err != nil {
 		return fmt.Errorf("open reply: %w", err)
 	}
-	t.reply = r
+	t.reply = e.observeReply(t, r)
 	return nil
 }
 
@@ -183,7 +186,7 @@ func (e *Engine) completeStep(ctx context.Context, t *turnState, asst conversati
 
 // streamInto streams one model call into the reply and returns its result.
 func (e *Engine) streamInto(ctx context.Context, t *turnState, req ChatRequest) (*Completion, error) {
-	s, err := e.cfg.Model.Stream(ctx, req)
+	s, err := e.observedStream(ctx, t, req)
 	if err != nil {
 		return nil, err
 	}
