@@ -3,6 +3,7 @@ package slacktest
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -30,9 +31,13 @@ func (s *Server) AddChannel(id, name string) {
 	s.channels[id] = name
 }
 
-// conversationInfoLocked serves conversations.info for registered channels.
+// conversationInfoLocked serves conversations.info for registered
+// channels; like Slack it needs channels:read or groups:read.
 func (s *Server) conversationInfoLocked(p url.Values) reply {
 	id := p.Get("channel")
+	if !slices.Contains(s.opts.Scopes, "channels:read") && !slices.Contains(s.opts.Scopes, "groups:read") {
+		return fail("missing_scope")
+	}
 	name, known := s.channels[id]
 	if !known {
 		return fail("channel_not_found")
