@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"kimibot/adapters/discord/discordtest"
 	"kimibot/adapters/kimi/kimitest"
 	"kimibot/adapters/slack/slacktest"
 )
@@ -87,7 +88,8 @@ func sum(ss []sample, name string, want map[string]string) (float64, bool) {
 func TestMetricsCountAScriptedConversation(t *testing.T) {
 	kimi := kimitest.New(t, kimitest.Options{})
 	sf := slacktest.Start(t, slacktest.Options{})
-	bot := MustServe(t, []string{"MOONSHOT_API_KEY=test-key", "KIMI_BASE_URL=" + kimi.BaseURL(), "KIMI_MODEL=kimi-k3",
+	df := discordtest.NewServer(t, discordtest.Options{})
+	bot := MustServe(t, []string{"DISCORD_BOT_TOKEN=" + df.Token(), "DISCORD_API_URL=" + df.APIURL(),"MOONSHOT_API_KEY=test-key", "KIMI_BASE_URL=" + kimi.BaseURL(), "KIMI_MODEL=kimi-k3",
 		"KIMIBOT_DB=" + filepath.Join(t.TempDir(), "metrics.db"), "KIMIBOT_HTTP_ADDR=127.0.0.1:0",
 		"ORDERS_FILE=deploy/sample-orders.json",
 		"SLACK_BOT_TOKEN=" + sf.Options().BotToken, "SLACK_APP_TOKEN=" + sf.Options().AppToken, "SLACK_API_URL=" + sf.APIURL()})
@@ -149,6 +151,43 @@ func TestMetricsCountAScriptedConversation(t *testing.T) {
 	limited := map[string]string{"platform": "slack", "method": "assistant.threads.setStatus"}
 	if got, _ := sum(MustScrape(t, bot.addr), "kimibot_platform_rate_limited_total", limited); got != 1 {
 		t.Errorf("429s of assistant.threads.setStatus = %v, want 1", got)
+	}
+	assertDiscordCalls(t, bot, df)
+}
+
+// assertDiscordCalls answers a DM on Discord, with one 429 on the first
+// message post, and compares the request counters with the fake's calls.
+func assertDiscordCalls(t *testing.T, bot *servedBot, df *discordtest.Server) {
+	t.Helper()
+	user := df.AddUser("ada", false)
+	dm := df.DMChannel(user.ID)
+	df.Inject(discordtest.Fault{Route: discordtest.RouteCreateMessage, Status: http.StatusTooManyRequests,
+		RetryAfter: 50 * time.Millisecond})
+	df.SendMessage(discordtest.Incoming{Channel: dm, Author: user, Content: "hello from discord"})
+	waitMetric(t, bot, "kimibot_turns_total", map[string]string{"platform": "discord", "outcome": "answered"}, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		ss := MustScrape(t, bot.addr)
+		calls, writes := df.Calls(), 0.0
+		for _, c := range calls {
+			if c.Method != http.MethodGet {
+				writes++
+			}
+		}
+		all, _ := sum(ss, "kimibot_platform_requests_total", map[string]string{"platform": "discord"})
+		gotWrites, _ := sum(ss, "kimibot_platform_writes_total", map[string]string{"platform": "discord"})
+		limited, _ := sum(ss, "kimibot_platform_rate_limited_total",
+			map[string]string{"platform": "discord", "method": "POST /channels/{id}/messages"})
+		if all == float64(len(calls)) && gotWrites == writes && limited == 1 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("discord requests %v writes %v 429s %v; the fake saw %d calls, %v writes", all, gotWrites, limited,
+				len(calls), writes)
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 
