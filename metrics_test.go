@@ -89,7 +89,7 @@ func TestMetricsCountAScriptedConversation(t *testing.T) {
 	kimi := kimitest.New(t, kimitest.Options{})
 	sf := slacktest.Start(t, slacktest.Options{})
 	df := discordtest.NewServer(t, discordtest.Options{})
-	bot := MustServe(t, []string{"DISCORD_BOT_TOKEN=" + df.Token(), "DISCORD_API_URL=" + df.APIURL(),"MOONSHOT_API_KEY=test-key", "KIMI_BASE_URL=" + kimi.BaseURL(), "KIMI_MODEL=kimi-k3",
+	bot := MustServe(t, []string{"DISCORD_BOT_TOKEN=" + df.Token(), "DISCORD_API_URL=" + df.APIURL(), "MOONSHOT_API_KEY=test-key", "KIMI_BASE_URL=" + kimi.BaseURL(), "KIMI_MODEL=kimi-k3",
 		"KIMIBOT_DB=" + filepath.Join(t.TempDir(), "metrics.db"), "KIMIBOT_HTTP_ADDR=127.0.0.1:0",
 		"ORDERS_FILE=deploy/sample-orders.json",
 		"SLACK_BOT_TOKEN=" + sf.Options().BotToken, "SLACK_APP_TOKEN=" + sf.Options().AppToken, "SLACK_API_URL=" + sf.APIURL()})
