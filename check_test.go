@@ -189,3 +189,13 @@ func MustDamageFile(tb testing.TB, path string) {
 		tb.Fatal(err)
 	}
 }
+
+func TestManifestScopesMatchTheFake(t *testing.T) {
+	got := manifestList("oauth_config:", "bot")
+	if !slices.Equal(got, slacktest.DefaultScopes) {
+		t.Fatalf("manifest scopes %v, slacktest.DefaultScopes %v: keep them equal", got, slacktest.DefaultScopes)
+	}
+	if events := manifestList("event_subscriptions:", "bot_events"); !slices.Contains(events, "app_mention") {
+		t.Fatalf("manifest bot events = %v", events)
+	}
+}
