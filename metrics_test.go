@@ -3,9 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -153,6 +156,48 @@ func TestMetricsCountAScriptedConversation(t *testing.T) {
 		t.Errorf("429s of assistant.threads.setStatus = %v, want 1", got)
 	}
 	assertDiscordCalls(t, bot, df)
+	assertDashboardMetricsExist(t, MustScrape(t, bot.addr))
+}
+
+var metricName = regexp.MustCompile(`\b(?:kimibot|go|process)_[a-z_]+\b`)
+
+// assertDashboardMetricsExist checks that every metric the Grafana
+// dashboard queries is one the program exports.
+func assertDashboardMetricsExist(t *testing.T, ss []sample) {
+	t.Helper()
+	raw, err := os.ReadFile("deploy/grafana/kimibot.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatalf("dashboard is not JSON: %v", err)
+	}
+	exported := map[string]bool{}
+	for _, s := range ss {
+		exported[s.name] = true
+	}
+	queries := 0
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			queries++
+			for _, name := range metricName.FindAllString(tg.Expr, -1) {
+				if !exported[name] {
+					t.Errorf("panel %q queries %s, which /metrics does not export", p.Title, name)
+				}
+			}
+		}
+	}
+	if queries < 10 {
+		t.Fatalf("dashboard has %d queries", queries)
+	}
 }
 
 // assertDiscordCalls answers a DM on Discord, with one 429 on the first
