@@ -29,15 +29,23 @@ const (
 	secretOrders  = "SECRET-orders-1"
 )
 
-// MustCheckWorld starts the fakes; scopes are the Slack bot token's.
-func MustCheckWorld(tb testing.TB, scopes []string) *checkWorld {
+// worldOptions vary the fakes of a check test.
+type worldOptions struct {
+	// scopes are the Slack bot token's (the manifest's when nil).
+	scopes []string
+	// denyContent turns the Discord Message Content intent off.
+	denyContent bool
+}
+
+// MustCheckWorld starts the fakes.
+func MustCheckWorld(tb testing.TB, o worldOptions) *checkWorld {
 	tb.Helper()
 	kimi := kimitest.New(tb, kimitest.Options{APIKey: secretKimi})
-	sf := slacktest.Start(tb, slacktest.Options{BotToken: secretBot, AppToken: secretApp, Scopes: scopes})
+	sf := slacktest.Start(tb, slacktest.Options{BotToken: secretBot, AppToken: secretApp, Scopes: o.scopes})
 	sf.AddUser(slacktest.User{ID: "UADMIN", Name: "ada"})
 	sf.AddChannel("CSUPPORT", "support")
 	sf.AddChannel("CREVIEW", "review")
-	df := discordtest.NewServer(tb, discordtest.Options{Token: secretDiscord})
+	df := discordtest.NewServer(tb, discordtest.Options{Token: secretDiscord, DenyMessageContent: o.denyContent})
 	df.AddGuild()
 	orders := orderstest.New(tb, secretOrders, map[string]any{"id": "A1001", "status": "shipped"})
 	w := &checkWorld{db: filepath.Join(tb.TempDir(), "check.db")}
@@ -91,7 +99,7 @@ func rowOf(out, name string) (row, fix string) {
 }
 
 func TestCheckHealthy(t *testing.T) {
-	w := MustCheckWorld(t, append(slices.Clone(slacktest.DefaultScopes), "channels:read"))
+	w := MustCheckWorld(t, worldOptions{scopes: append(slices.Clone(slacktest.DefaultScopes), "channels:read")})
 	out, errOut, code := MustRunKimibot(t, "", w.env, "check")
 	assertNoSecrets(t, out+errOut)
 	if code != 0 {
@@ -114,7 +122,7 @@ func TestCheckFailures(t *testing.T) {
 	noChatWrite := slices.DeleteFunc(slices.Clone(slacktest.DefaultScopes), func(s string) bool { return s == "chat:write" })
 	for _, tc := range []struct {
 		name     string
-		scopes   []string
+		world    worldOptions
 		env      []string
 		damage   bool
 		check    string
@@ -122,17 +130,19 @@ func TestCheckFailures(t *testing.T) {
 		fix      string
 		wantCode int
 	}{
-		{name: "missing scope", scopes: noChatWrite, check: "Slack scopes", detail: "missing chat:write",
+		{name: "missing scope", world: worldOptions{scopes: noChatWrite}, check: "Slack scopes", detail: "missing chat:write",
 			fix: "reinstall the app", wantCode: 1},
 		{name: "bad token", env: []string{"DISCORD_BOT_TOKEN=SECRET-wrong-token"}, check: "Discord bot token",
 			detail: "refused the token", fix: "DISCORD_BOT_TOKEN", wantCode: 1},
+		{name: "message content intent off", world: worldOptions{denyContent: true}, check: "Discord message content",
+			detail: "intent is off", fix: "Message Content Intent", wantCode: 1},
 		{name: "bad model key", env: []string{"MOONSHOT_API_KEY=sk-SECRET-wrong"}, check: "model API key",
 			detail: "refused the key", fix: "MOONSHOT_API_KEY", wantCode: 1},
 		{name: "damaged database", damage: true, check: "database", detail: "damaged",
 			fix: "restore the file from a backup", wantCode: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := MustCheckWorld(t, tc.scopes)
+			w := MustCheckWorld(t, tc.world)
 			if tc.damage {
 				MustDamageFile(t, w.db)
 			}
@@ -150,7 +160,7 @@ func TestCheckFailures(t *testing.T) {
 }
 
 func TestCheckLockedDatabaseWarns(t *testing.T) {
-	w := MustCheckWorld(t, nil)
+	w := MustCheckWorld(t, worldOptions{})
 	s, err := storage.Open(w.db, storage.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)

@@ -117,11 +117,11 @@ func (s *timedStream) Recv() (Chunk, error) {
 	if err != nil {
 		return c, err
 	}
-	now := s.e.cfg.Now()
 	if s.firstToken == 0 {
-		s.firstToken = max(now.Sub(s.start), time.Nanosecond)
+		s.firstToken = max(s.e.cfg.Now().Sub(s.start), time.Nanosecond)
 	}
 	if f := c.Final; f != nil {
+		now := s.e.cfg.Now()
 		model := f.Model
 		if model == "" {
 			model = s.model

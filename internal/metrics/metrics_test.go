@@ -129,3 +129,18 @@ func TestHandlerServesBuildInfoAndRuntime(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkHotPath measures what a streamed answer adds per model call and
+// per platform request.
+func BenchmarkHotPath(b *testing.B) {
+	m := New(Options{})
+	r := m.Requests("slack")
+	u := conversation.Usage{PromptTokens: 100, CachedTokens: 30, CompletionTokens: 12, Cost: 0.001}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.ModelCall("slack", "kimi-k3", "C1", u, 300*time.Millisecond, time.Second)
+		r.Request("chat.appendStream", true, http.StatusOK)
+		m.Stream(1)
+		m.Stream(-1)
+	}
+}
