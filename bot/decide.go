@@ -163,7 +163,9 @@ func (e *Engine) regenerate(ctx context.Context, key conversation.ThreadKey, a A
 	}
 	t := e.newTurn(ctx, key, ev, p, review)
 	t.instruction, t.card = a.Text, d.Card
-	if err := e.loop(ctx, t); err != nil {
+	err = e.loop(withLogger(ctx, t.log), t)
+	e.observeTurn(t, err)
+	if err != nil {
 		e.turnFailed(ctx, t, err)
 	}
 	return nil
@@ -242,8 +244,9 @@ func (e *Engine) resumeTool(ctx context.Context, d conversation.Draft, approved 
 	}
 	paused, err := e.completeStep(ctx, t, *d.Step, done)
 	if err == nil && !paused {
-		err = e.steps(ctx, t)
+		err = e.steps(withLogger(ctx, t.log), t)
 	}
+	e.observeTurn(t, err)
 	if err != nil {
 		e.turnFailed(ctx, t, err)
 	}

@@ -184,3 +184,21 @@ func TestTurnLogLinesCarryThreadAndTurn(t *testing.T) {
 		t.Errorf("turn ids = %v, want the same id on every line of the turn", turns)
 	}
 }
+
+func TestObserverCountsDraftedAndRegeneratedTurns(t *testing.T) {
+	rec := &recorder{}
+	h := MustStart(t, testkit.Options{Configure: func(c *bot.Config) { supportConfig(c); c.Observer = rec }})
+	h.Kimi.Enqueue(kimitest.Response{Content: "First draft."}, kimitest.Response{Content: "Shorter draft."})
+	card := MustDraft(t, h, customer("S9", "tell me about shipping"), 1)
+	if err := act(t, h, bot.ActionRegenerate, card.Card.DraftID, approver, "make it shorter"); err != nil {
+		t.Fatal(err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if strings.Join(rec.turns, ",") != "test/drafted,test/drafted" {
+		t.Errorf("turns = %v, want the draft and its regeneration", rec.turns)
+	}
+	if rec.opened != 0 || len(rec.visible) != 0 {
+		t.Errorf("drafts opened %d streams and showed text %v; a draft reaches nobody", rec.opened, rec.visible)
+	}
+}
