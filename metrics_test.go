@@ -139,6 +139,7 @@ func TestMetricsCountAScriptedConversation(t *testing.T) {
 		{"kimibot_model_call_duration_seconds_count", map[string]string{"model": "kimi-k3"}, 2},
 		{"kimibot_first_visible_seconds_count", map[string]string{"platform": "slack"}, 1},
 		{"kimibot_turn_duration_seconds_count", map[string]string{"platform": "slack"}, 1},
+		{"kimibot_queue_wait_seconds_count", nil, 1},
 	} {
 		if got, _ := sum(after, h.name, h.labels); got != h.want {
 			t.Errorf("%s = %v, want %v", h.name, got, h.want)

@@ -256,6 +256,7 @@ func (e *Engine) enqueue(key conversation.ThreadKey, ev Event) error {
 		e.wg.Add(1)
 		go e.runWorker(e.base, w)
 	}
+	ev.queued = e.cfg.Now()
 	select {
 	case w.queue <- ev:
 		e.inflight++
@@ -286,6 +287,7 @@ func (e *Engine) runWorker(ctx context.Context, w *worker) {
 	for {
 		select {
 		case ev := <-w.queue:
+			e.cfg.Observer.QueueWait(e.cfg.Now().Sub(ev.queued))
 			e.process(ctx, w.key, ev)
 			e.done()
 			idle.Reset(e.cfg.IdleTimeout)

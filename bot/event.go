@@ -91,4 +91,6 @@ type Event struct {
 	Time        time.Time
 	// Action is set for EventAction.
 	Action *Action
+	// queued is when the engine queued the event, for the queue wait.
+	queued time.Time
 }

@@ -24,6 +24,9 @@ type Observer interface {
 	ToolCall(tool, outcome string)
 	// QueueDepth reports the events queued or being processed.
 	QueueDepth(n int)
+	// QueueWait records how long an event waited in its thread's queue
+	// before its worker took it.
+	QueueWait(d time.Duration)
 	// Stream reports a reply opened (+1) or ended (-1).
 	Stream(delta int)
 	// FirstVisible records the time from a turn's start to the first
@@ -41,6 +44,7 @@ func (nopObserver) ModelCall(string, string, string, conversation.Usage, time.Du
 }
 func (nopObserver) ToolCall(string, string)            {}
 func (nopObserver) QueueDepth(int)                     {}
+func (nopObserver) QueueWait(time.Duration)            {}
 func (nopObserver) Stream(int)                         {}
 func (nopObserver) FirstVisible(string, time.Duration) {}
 

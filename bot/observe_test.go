@@ -20,6 +20,7 @@ type recorder struct {
 	models  []modelCall
 	tools   []string
 	depths  []int
+	waits   int
 	streams int
 	opened  int
 	visible []string
@@ -55,6 +56,14 @@ func (r *recorder) QueueDepth(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.depths = append(r.depths, n)
+}
+
+func (r *recorder) QueueWait(d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if d >= 0 {
+		r.waits++
+	}
 }
 
 func (r *recorder) Stream(delta int) {
@@ -117,6 +126,9 @@ func TestObserverSeesTurnModelCallsAndTools(t *testing.T) {
 	}
 	if len(rec.depths) < 2 || rec.depths[0] != 1 || rec.depths[len(rec.depths)-1] != 0 {
 		t.Errorf("queue depths = %v, want 1 then back to 0", rec.depths)
+	}
+	if rec.waits != 1 {
+		t.Errorf("queue waits = %d, want one for the one event", rec.waits)
 	}
 }
 

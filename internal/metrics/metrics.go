@@ -43,6 +43,7 @@ type Metrics struct {
 	writes        *prometheus.CounterVec
 	rateLimited   *prometheus.CounterVec
 	queueDepth    prometheus.Gauge
+	queueWait     prometheus.Histogram
 	streams       prometheus.Gauge
 }
 
@@ -52,6 +53,7 @@ var _ bot.Observer = (*Metrics)(nil)
 var (
 	firstBuckets = []float64{0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 21, 34, 60}
 	wholeBuckets = []float64{0.5, 1, 2, 5, 10, 20, 30, 60, 120, 180, 300, 600}
+	waitBuckets  = []float64{0.001, 0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300}
 )
 
 // New registers kimibot's metrics, the build info and the Go runtime and
@@ -82,6 +84,9 @@ func New(opts Options) *Metrics {
 	m.rateLimited = f.counter("kimibot_platform_rate_limited_total",
 		"Platform API requests answered 429 by platform and method.", "platform", "method")
 	m.queueDepth = f.gauge("kimibot_queue_depth", "Events queued or being processed.")
+	m.queueWait = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "kimibot_queue_wait_seconds",
+		Help: "Time an event waited in its thread's queue before its worker took it.", Buckets: waitBuckets})
+	m.reg.MustRegister(m.queueWait)
 	m.streams = f.gauge("kimibot_active_streams", "Replies being written.")
 	m.registerBuild(opts.Build)
 	if opts.Drafts != nil {
@@ -130,6 +135,9 @@ func (m *Metrics) ToolCall(tool, outcome string) { m.toolCalls.WithLabelValues(t
 
 // QueueDepth implements bot.Observer.
 func (m *Metrics) QueueDepth(n int) { m.queueDepth.Set(float64(n)) }
+
+// QueueWait implements bot.Observer.
+func (m *Metrics) QueueWait(d time.Duration) { m.queueWait.Observe(d.Seconds()) }
 
 // Stream implements bot.Observer.
 func (m *Metrics) Stream(delta int) { m.streams.Add(float64(delta)) }

@@ -45,6 +45,7 @@ func TestObserverCounts(t *testing.T) {
 	m.Stream(1)
 	m.Stream(-1)
 	m.QueueDepth(3)
+	m.QueueWait(time.Millisecond)
 	for _, c := range []struct {
 		got, want float64
 		what      string
