@@ -74,6 +74,8 @@ type Config struct {
 	// StillWorkingAfter is how long a model call may stay silent before the
 	// status says that the model is still working; default 5s.
 	StillWorkingAfter time.Duration
+	// Observer receives turn, model, tool and queue measurements; optional.
+	Observer Observer
 }
 
 // PrincipalKind tells what a Principal's ID names.
@@ -134,6 +136,9 @@ func (c *Config) setDefaults() {
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 20 * time.Second
 	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
 	if c.StillWorkingAfter <= 0 {
 		c.StillWorkingAfter = 5 * time.Second
 	}
@@ -178,6 +183,7 @@ func NewEngine(cfg Config) *Engine {
 		started:   make(chan struct{}),
 	}
 	e.dispatch = newDispatcher(cfg.QueueSize, cfg.IdleTimeout, e.process)
+	e.dispatch.obs, e.dispatch.now = cfg.Observer, cfg.Now
 	e.inbox = &inbox{e: e, items: cfg.Inbox, replies: cfg.Replies}
 	e.desk = newDesk(e)
 	return e
