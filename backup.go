@@ -176,7 +176,7 @@ func backup(ctx context.Context, db, dst string) (n int64, via string, err error
 	if err := tmp.Close(); err != nil {
 		return 0, "", fmt.Errorf("write backup file: %w", err)
 	}
-	if err := storage.Verify(tmp.Name()); err != nil {
+	if err := storage.Check(ctx, tmp.Name()); err != nil {
 		return 0, "", fmt.Errorf("the copy does not check out: %w", err)
 	}
 	if err := os.Rename(tmp.Name(), dst); err != nil {

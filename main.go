@@ -6,7 +6,8 @@
 //	kimibot chat     talk to the bot in the terminal (same engine, database and tools)
 //	kimibot audit    export support desk decisions as JSON lines
 //	kimibot backup   write a consistent copy of the database, also while the bot runs
-//	kimibot check    verify the database file
+//	kimibot check    check the configuration against the live services
+//	kimibot version  print the version
 //	kimibot help     show this help
 package main
 
@@ -19,6 +20,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"kimibot/internal/buildinfo"
 )
 
 const usage = `kimibot puts Moonshot AI's Kimi models into Slack and Discord.
@@ -31,7 +34,8 @@ Usage:
                      export support desk decisions as JSON lines (stop the bot or use a copy of the database)
   kimibot backup FILE
                      write a consistent copy of the database to FILE, also while the bot runs
-  kimibot check      verify the database (exit code 3 when it is damaged)
+  kimibot check      check the configuration against the live services; exit 1 when a check fails
+  kimibot version    print the version (also --version)
   kimibot help       show this help
 
 Configuration comes from environment variables; see README.md.
@@ -61,7 +65,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "backup":
 		return runBackup(ctx, args[1:], stdout, stderr)
 	case "check":
-		return runCheck(ctx, args[1:], stdout, stderr)
+		return runCheck(ctx, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, buildinfo.Read())
+		return 0
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -75,6 +82,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	log := newLogger(cfg, stderr)
+	b := buildinfo.Read()
+	log.Info("starting", "version", b.Version, "revision", b.Revision, "commit_time", b.Time, "mode", cmd)
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		log.Error("start", "err", err)

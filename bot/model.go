@@ -79,11 +79,22 @@ type Chunk struct {
 	Final *Completion
 }
 
+// FinishReason is why the model stopped, as the provider reports it.
+type FinishReason string
+
+// The finish reasons the engine acts on; providers may report others.
+const (
+	FinishStop          FinishReason = "stop"
+	FinishLength        FinishReason = "length"
+	FinishToolCalls     FinishReason = "tool_calls"
+	FinishContentFilter FinishReason = "content_filter"
+)
+
 // Completion is the whole result of one model call.
 type Completion struct {
 	// Model is the model that served the call (OpenRouter may route elsewhere).
 	Model        string
-	FinishReason string
+	FinishReason FinishReason
 	Content      string
 	Reasoning    string
 	// ReasoningDetails is OpenRouter's reasoning_details, verbatim.

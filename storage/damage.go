@@ -173,10 +173,10 @@ func checkTx(tx *bolt.Tx, path string) error {
 	return &DamagedError{Path: path, Problem: strings.Join(problems, "; ")}
 }
 
-// Check runs bbolt's consistency check over the whole database and returns
+// Verify runs bbolt's consistency check over the open database and returns
 // a *DamagedError when it is not sound. It runs in a read transaction, so
 // the bot keeps working meanwhile.
-func (s *Store) Check(ctx context.Context) error {
+func (s *Store) Verify(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

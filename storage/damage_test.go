@@ -126,7 +126,7 @@ func TestOpenSoundFileAfterCheck(t *testing.T) {
 	if items, err := s.Pending(context.Background()); err != nil || len(items) != 20 {
 		t.Fatalf("pending = %d, %v; want the 20 stored items", len(items), err)
 	}
-	if err := s.Check(context.Background()); err != nil {
+	if err := s.Verify(context.Background()); err != nil {
 		t.Errorf("Check of a sound file: %v", err)
 	}
 }
@@ -178,8 +178,8 @@ func TestBackupWhileInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	MustAccept(t, s, item("e2", "k/1", "ev2")) // the store stays usable
-	if err := storage.Verify(path); err != nil {
-		t.Fatalf("Verify of the copy: %v", err)
+	if err := storage.Check(ctx, path); err != nil {
+		t.Fatalf("Check of the copy: %v", err)
 	}
 	copied, err := storage.Open(path, storage.Options{NoSync: true})
 	if err != nil {
@@ -191,15 +191,16 @@ func TestBackupWhileInUse(t *testing.T) {
 	}
 }
 
-func TestVerifyRefusesDamagedFiles(t *testing.T) {
+func TestCheckRefusesDamagedFiles(t *testing.T) {
+	ctx := context.Background()
 	path := tempDB(t)
 	if err := os.WriteFile(path, damagedFiles(t)["GarbagePastMetaPages"], 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := storage.Verify(path); !errors.Is(err, storage.ErrDamaged) {
-		t.Fatalf("Verify = %v, want ErrDamaged", err)
+	if err := storage.Check(ctx, path); !errors.Is(err, storage.ErrDamaged) {
+		t.Fatalf("Check = %v, want ErrDamaged", err)
 	}
-	if err := storage.Verify(path + ".missing"); err == nil || errors.Is(err, storage.ErrDamaged) {
-		t.Errorf("Verify of a missing file = %v, want a plain error", err)
+	if err := storage.Check(ctx, path+".missing"); err == nil || errors.Is(err, storage.ErrDamaged) {
+		t.Errorf("Check of a missing file = %v, want a plain error", err)
 	}
 }

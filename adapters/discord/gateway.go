@@ -14,16 +14,17 @@ import (
 	"kimibot/bot"
 )
 
-// Run connects to the gateway and delivers events to h until ctx ends,
-// then closes the connection. After a dropped connection the adapter
-// reconnects and resumes the session (op 6), so that missed events are
-// replayed rather than lost; a replayed message has the same dedupe key
-// as its first delivery.
-func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
-	if d, ok := h.(Desk); ok {
-		a.setDesk(d)
-	}
-	remove := a.addHandlers(ctx, h)
+// Run connects to the gateway and delivers events to h.Events until ctx
+// ends, then closes the connection and waits for the interactions being
+// answered. With h.Commands it registers and answers the slash commands;
+// with h.Desk, the buttons and forms of review cards. After a dropped
+// connection the adapter reconnects and resumes the session (op 6), so
+// that missed events are replayed rather than lost; a replayed message has
+// the same dedupe key as its first delivery.
+func (a *Adapter) Run(ctx context.Context, h bot.Host) error {
+	a.host.Store(&h)
+	defer a.tasks.Wait()
+	remove := a.addHandlers(ctx, h.Events)
 	defer func() {
 		for _, r := range remove {
 			r()
@@ -152,9 +153,10 @@ func (a *Adapter) onReady(ctx context.Context, r *discordgo.Ready) {
 	if r.Application != nil && r.Application.ID != "" {
 		a.appID.Store(r.Application.ID)
 	}
-	a.log.Info("gateway ready", "bot", a.BotID(), "guilds", len(r.Guilds), "shard", r.Shard)
-	if a.deskOf() != nil && a.appID.Load().(string) != "" {
-		go a.registerCommands(ctx, a.appID.Load().(string))
+	a.log.Info("gateway ready", "bot", a.BotID(), "guilds", len(r.Guilds), "shard", shardLabel(r.Shard))
+	if h := a.host.Load(); h != nil && h.Commands != nil && a.appID.Load().(string) != "" {
+		appID := a.appID.Load().(string)
+		a.tasks.Go(func() { a.registerCommands(ctx, appID) })
 	}
 }
 
@@ -229,4 +231,13 @@ func (a *Adapter) channelInfo(ctx context.Context, id string) channelInfo {
 	a.channels.putChannel(ch)
 	info, _ := a.channels.get(id)
 	return info
+}
+
+// shardLabel writes a READY's shard as "id/count", or "0/1" when the
+// gateway sent none (a single shard).
+func shardLabel(s *[2]int) string {
+	if s == nil {
+		return "0/1"
+	}
+	return fmt.Sprintf("%d/%d", s[0], s[1])
 }

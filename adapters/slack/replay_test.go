@@ -13,7 +13,7 @@ import (
 func TestHTTPReplayRefused(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{})
 	h := newFakeEngine()
-	_, base := MustHTTP(t, fake, h)
+	_, base := MustHTTP(t, fake, h.host())
 	ctx := testContext(t)
 	now := time.Now()
 
