@@ -63,6 +63,7 @@ func (c *checker) checkRunningDatabase(ctx context.Context) {
 
 // checkDatabase checks that the database file is readable and consistent.
 func (c *checker) checkDatabase(ctx context.Context) {
+	var damaged *storage.DamagedError
 	err := storage.Check(ctx, c.cfg.DB)
 	switch {
 	case err == nil:
@@ -73,6 +74,9 @@ func (c *checker) checkDatabase(ctx context.Context) {
 		c.checkRunningDatabase(ctx)
 	case errors.Is(err, storage.ErrSchemaTooNew):
 		c.fail("database", err.Error(), "run the newer kimibot that wrote the file")
+	case errors.As(err, &damaged):
+		c.fail("database", c.cfg.DB+" is damaged: "+damaged.Problem,
+			"restore the file from a backup, or move it aside to start with an empty database")
 	default:
 		c.fail("database", err.Error(), "restore the file from a backup, or move it aside to start with an empty database")
 	}
