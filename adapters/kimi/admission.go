@@ -129,7 +129,9 @@ func requestRate(n int, window time.Duration) rate.Limit {
 // or until ctx ends. While it waits, onQueued (when not nil) is called on
 // the caller's goroutine with the number of requests ahead of it (queued,
 // or admitted but waiting for the rate limits), first when the request has
-// to wait and again each time that number changes. The caller must call
+// to wait and again as that number falls; a caller that wakes late hears
+// only the latest number, so places the queue moved past may be skipped.
+// The caller must call
 // release once when the request is over (its response read or abandoned);
 // release is safe to call more than once.
 func (a *Admission) Admit(ctx context.Context, tokens int, onQueued func(ahead int)) (release func(), err error) {
