@@ -114,6 +114,9 @@ func buildTools(cfg Config, log *slog.Logger) (*tools.Registry, error) {
 // pickModel checks the configured model against the provider's live list,
 // or picks a current Kimi model from it when none is configured.
 func pickModel(ctx context.Context, c *kimi.Client, want string) (string, error) {
+	if strings.HasPrefix(want, "~") {
+		return want, nil // a provider alias, such as ~moonshotai/kimi-latest, which model lists omit
+	}
 	list, err := c.Models(ctx)
 	if err != nil {
 		if want != "" {

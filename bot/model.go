@@ -53,6 +53,9 @@ type ChatRequest struct {
 	Thinking    Thinking
 	// Partial continues the last message, an assistant prefix, without repeating it.
 	Partial bool
+	// WebSearch offers Moonshot's built-in $web_search function; the
+	// provider runs the search when the model's call is echoed back.
+	WebSearch bool
 }
 
 // ChatStream yields a streamed answer. Recv returns chunks in order, then

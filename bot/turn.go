@@ -114,7 +114,7 @@ func (t *turn) run(ctx context.Context) (outcome, error) {
 			return out, err
 		}
 	}
-	return outcome{}, errTooManySteps
+	return t.lastStep(ctx)
 }
 
 // resume finishes a paused step (its calls in done keep their results)
@@ -134,7 +134,7 @@ func (t *turn) step(ctx context.Context) (outcome, bool, error) {
 	if err != nil {
 		return outcome{}, false, fmt.Errorf("load history: %w", err)
 	}
-	req := t.request(msgs)
+	req := t.prepare(ctx, msgs)
 	comp, err := t.streamInto(ctx, req)
 	if err != nil {
 		return outcome{}, false, err

@@ -24,9 +24,15 @@ func (e *Engine) recordUsage(ctx context.Context, t *turn, model string, u conve
 	}
 }
 
-// cost estimates the USD cost of u from the configured prices or the catalog.
+// cost estimates the USD cost of u from the configured prices (by model
+// family, DefaultPrices when none are configured) or the catalog. Cached
+// input tokens cost the cache-hit price.
 func (e *Engine) cost(ctx context.Context, model string, u conversation.Usage) float64 {
-	p, ok := e.cfg.Prices[model]
+	prices := e.cfg.Prices
+	if prices == nil {
+		prices = DefaultPrices
+	}
+	p, ok := priceFor(prices, model)
 	if !ok {
 		info := e.modelInfo(ctx, model)
 		p = Price{Prompt: info.PromptPrice, Completion: info.CompletionPrice, Cached: info.PromptPrice}
@@ -67,11 +73,13 @@ func (e *Engine) cmdUsage(ctx context.Context, c Command) CommandReply {
 			return e.commandFailed("sum usage", err)
 		}
 		fmt.Fprintf(&b, "• %s: %s in / %s out", r.label, groupDigits(u.PromptTokens), groupDigits(u.CompletionTokens))
-		if u.CachedTokens > 0 {
-			fmt.Fprintf(&b, " (%s cached)", groupDigits(u.CachedTokens))
+		if u.CachedTokens > 0 && u.PromptTokens > 0 {
+			fmt.Fprintf(&b, " (%s cached, %.0f%% cache hits)", groupDigits(u.CachedTokens),
+				100*float64(u.CachedTokens)/float64(u.PromptTokens))
 		}
 		fmt.Fprintf(&b, ", $%.4f, %d calls\n", u.Cost, n)
 	}
+	e.usageExtras(ctx, c, &b)
 	return CommandReply{Text: strings.TrimRight(b.String(), "\n")}
 }
 
