@@ -246,7 +246,7 @@ func (e *Engine) ExpireFiles(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		e.expireFiles(ctx)
+		e.DeleteExpiredFiles(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -255,8 +255,13 @@ func (e *Engine) ExpireFiles(ctx context.Context, every time.Duration) {
 	}
 }
 
-// expireFiles makes one pass over the provider's file list.
-func (e *Engine) expireFiles(ctx context.Context) int {
+// DeleteExpiredFiles makes one pass over the provider's file list and
+// deletes the documents kimibot uploaded more than FileTTL ago. It returns
+// how many it deleted.
+func (e *Engine) DeleteExpiredFiles(ctx context.Context) int {
+	if e.cfg.Files == nil {
+		return 0
+	}
 	ttl := e.cfg.FileTTL
 	if ttl <= 0 {
 		ttl = defaultFileTTL
