@@ -47,15 +47,15 @@ func TestHistorySummarizedWhenBudgetReached(t *testing.T) {
 	for i := 0; i < 4 && len(made()) == 0; i++ {
 		ask(long)
 	}
-	summaries := made()
-	if len(summaries) == 0 {
+	got := made()
+	if len(got) == 0 {
 		t.Fatal("no summary was made although the history outgrew the budget")
 	}
-	transcript := summaries[0].Messages[1].Text()
+	transcript := got[0].Messages[1].Text()
 	if !strings.Contains(transcript, "assistant called lookup_order") || !strings.Contains(transcript, "result of lookup_order") {
 		t.Fatalf("transcript = %q, want the tool call and its result summarized together", transcript)
 	}
-	if len(summaries[0].Tools) != 0 {
+	if len(got[0].Tools) != 0 {
 		t.Fatal("the summary call declares tools")
 	}
 	msgs, err := h.Store.Messages(testCtx(t), threadRef("TSUM").Key())
