@@ -1,0 +1,67 @@
+package main
+
+import (
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"kimibot/bot"
+	"kimibot/tools/mcp"
+)
+
+// defaultKimiConfig is the Kimi configuration of an environment that sets none of it.
+func defaultKimiConfig() KimiConfig {
+	return KimiConfig{Title: "kimibot", Prices: maps.Clone(bot.DefaultPrices), MaxFileBytes: 20 << 20, FileTTL: 72 * time.Hour}
+}
+
+func TestLoadKimiSettings(t *testing.T) {
+	cfg := MustLoadConfig(t, ModeChat, map[string]string{
+		"OPENROUTER_API_KEY":          "sk-or-1",
+		"KIMI_MODEL":                  "moonshotai/kimi-k2-0905",
+		"KIMI_THINKING":               "off",
+		"KIMI_MAX_TOKENS":             "2048",
+		"KIMI_TEMPERATURE":            "0.4",
+		"OPENROUTER_REASONING_EFFORT": "High",
+		"OPENROUTER_REFERER":          "https://example.com/kimibot",
+		"OPENROUTER_TITLE":            "Team Kimi",
+		"KIMIBOT_WEB_SEARCH":          "true",
+		"KIMIBOT_PRICES":              `{"moonshotai/kimi-k2-0905":{"input":0.4,"output":2}}`,
+		"KIMIBOT_MCP_SERVERS":         `[{"name":"fs","command":["mcp-server-filesystem","/srv"]}]`,
+		"KIMIBOT_MAX_FILE_MB":         "5",
+		"KIMIBOT_FILE_TTL":            "24h",
+		"KIMIBOT_HISTORY_TOKENS":      "30000",
+	})
+	want := defaultKimiConfig()
+	temp := 0.4
+	want.Thinking, want.MaxTokens, want.Temperature = bot.ThinkingDisabled, 2048, &temp
+	want.ReasoningEffort, want.Referer, want.Title = "high", "https://example.com/kimibot", "Team Kimi"
+	want.WebSearch, want.MaxFileBytes, want.FileTTL, want.HistoryTokens = true, 5<<20, 24*time.Hour, 30000
+	want.Prices["moonshotai/kimi-k2-0905"] = bot.Price{Prompt: 0.4e-6, Completion: 2e-6}
+	want.MCPServers = []mcp.Server{{Name: "fs", Command: []string{"mcp-server-filesystem", "/srv"}}}
+	got := Config{Kimi: cfg.Kimi}
+	for _, d := range diffConfig(got, Config{Kimi: want}) {
+		t.Error(d)
+	}
+}
+
+func TestLoadKimiSettingsProblems(t *testing.T) {
+	ce := MustConfigError(t, ModeChat, map[string]string{
+		"MOONSHOT_API_KEY":            "sk-moon-1",
+		"KIMI_MODEL":                  "kimi-k2.6",
+		"KIMI_TEMPERATURE":            "0.7",
+		"KIMI_THINKING":               "sometimes",
+		"KIMI_MAX_TOKENS":             "0",
+		"OPENROUTER_REASONING_EFFORT": "extreme",
+		"KIMIBOT_WEB_SEARCH":          "maybe",
+		"KIMIBOT_PRICES":              `{"kimi-k2.6":{"input":1}}`,
+		"KIMIBOT_MCP_SERVERS":         `[{"name":"x"}]`,
+	})
+	err := strings.Join(ce.Problems, "\n")
+	for _, want := range []string{"KIMI_TEMPERATURE: kimi-k2.6 accepts only its own temperature", "KIMI_THINKING",
+		"KIMI_MAX_TOKENS", "OPENROUTER_REASONING_EFFORT", "KIMIBOT_WEB_SEARCH", "KIMIBOT_PRICES", "KIMIBOT_MCP_SERVERS"} {
+		if !strings.Contains(err, want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
