@@ -114,8 +114,8 @@ func TestUsageSumsWhatTheProviderReported(t *testing.T) {
 	h.WaitIdle(t)
 	r := h.Engine.Command(testCtx(t), bot.Command{Thread: bot.ThreadRef{Platform: "test", Workspace: "W1", Channel: "C1", Thread: "TU"},
 		User: bot.User{ID: "U1"}, Name: "usage"})
-	for _, want := range []string{"You, today: 2,700 in / 700 out (200 cached, 7% cache hits), $0.0300, 2 calls",
-		"This conversation: 2,700 in / 700 out (200 cached, 7% cache hits), $0.0300, 2 calls"} {
+	for _, want := range []string{"You, today: 2,700 in / 700 out (200 cached), $0.0300, 2 calls",
+		"This conversation: 2,700 in / 700 out (200 cached), $0.0300, 2 calls"} {
 		if !strings.Contains(r.Text, want) {
 			t.Fatalf("usage = %s\nwant a line %q", r.Text, want)
 		}

@@ -286,7 +286,8 @@ func TestCostUsesCachedPriceAndUsageShowsBalance(t *testing.T) {
 	h.WaitIdle(t)
 	r := h.Engine.Command(testCtx(t), bot.Command{Thread: threadRef("TC"), User: bot.User{ID: "U1"}, Name: "usage"})
 	// 200k uncached at $0.60/M + 800k cached at $0.10/M + 100k out at $3/M.
-	for _, want := range []string{"This conversation: 1,000,000 in / 100,000 out (800,000 cached, 80% cache hits), $0.5000",
+	for _, want := range []string{"This conversation: 1,000,000 in / 100,000 out (800,000 cached), $0.5000",
+		"Cache hit rate (input tokens): you, today 80%;", "this conversation 80%",
 		"Account balance: $49.58"} {
 		if !strings.Contains(r.Text, want) {
 			t.Fatalf("usage = %s\nwant %q", r.Text, want)

@@ -48,9 +48,27 @@ func (t *turn) lastStep(ctx context.Context) (outcome, error) {
 	return outcome{answer: asst, reason: comp.FinishReason}, nil
 }
 
-// usageExtras adds the account balance and the conversation's summary to
+// cacheHits adds the share of input tokens served from the provider's
+// context cache, for the rows that have any.
+func (e *Engine) cacheHits(ctx context.Context, rows []usageRow, b *strings.Builder) {
+	var parts []string
+	for _, r := range rows {
+		u, _, err := e.cfg.Usage.UsageSum(ctx, r.filter)
+		if err != nil || u.PromptTokens == 0 {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", strings.ToLower(r.label[:1])+r.label[1:],
+			100*float64(u.CachedTokens)/float64(u.PromptTokens)))
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(b, "• Cache hit rate (input tokens): %s\n", strings.Join(parts, "; "))
+	}
+}
+
+// usageExtras adds the cache hit rates, the account balance and the conversation's summary to
 // /kimi usage.
-func (e *Engine) usageExtras(ctx context.Context, c Command, b *strings.Builder) {
+func (e *Engine) usageExtras(ctx context.Context, c Command, rows []usageRow, b *strings.Builder) {
+	e.cacheHits(ctx, rows, b)
 	if e.cfg.Balance != nil {
 		bal, err := e.cfg.Balance.Balance(ctx)
 		if err != nil {

@@ -73,13 +73,12 @@ func (e *Engine) cmdUsage(ctx context.Context, c Command) CommandReply {
 			return e.commandFailed("sum usage", err)
 		}
 		fmt.Fprintf(&b, "• %s: %s in / %s out", r.label, groupDigits(u.PromptTokens), groupDigits(u.CompletionTokens))
-		if u.CachedTokens > 0 && u.PromptTokens > 0 {
-			fmt.Fprintf(&b, " (%s cached, %.0f%% cache hits)", groupDigits(u.CachedTokens),
-				100*float64(u.CachedTokens)/float64(u.PromptTokens))
+		if u.CachedTokens > 0 {
+			fmt.Fprintf(&b, " (%s cached)", groupDigits(u.CachedTokens))
 		}
 		fmt.Fprintf(&b, ", $%.4f, %d calls\n", u.Cost, n)
 	}
-	e.usageExtras(ctx, c, &b)
+	e.usageExtras(ctx, c, rows, &b)
 	return CommandReply{Text: strings.TrimRight(b.String(), "\n")}
 }
 
