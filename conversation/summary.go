@@ -50,6 +50,10 @@ func LatestSummary(msgs []Message) (Message, bool) {
 // that the new summary takes it in.
 func Overflow(system Message, msgs []Message, b Budget, est *Estimator) ([]Message, uint64) {
 	room := b.PromptLimit() - est.EstimateMessage(system)
+	if est.Estimate(msgs) <= room {
+		// The messages as stored are never smaller than as sent.
+		return nil, 0
+	}
 	var lead []Message
 	rest := msgs
 	if len(msgs) > 0 && msgs[0].IsSummary() {
