@@ -32,6 +32,9 @@ type Server struct {
 	Command []string `json:"command,omitempty"`
 	// Env is added to the command's environment.
 	Env map[string]string `json:"env,omitempty"`
+	// EnvFiles name files whose trimmed content is an environment
+	// variable's value, for secrets the command needs.
+	EnvFiles map[string]string `json:"env_files,omitempty"`
 	// URL is the endpoint of a streamable HTTP server.
 	URL string `json:"url,omitempty"`
 	// Headers are sent with every HTTP request; values are secrets and
@@ -46,8 +49,8 @@ var namePart = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9_-]{0,19}$`)
 
 // ParseServers reads KIMIBOT_MCP_SERVERS: a JSON array of servers, such as
 // [{"name":"docs","url":"https://mcp.example.com/mcp","header_files":{"Authorization":"/run/secrets/docs"}},
-// {"name":"fs","command":["mcp-server-filesystem","/srv/share"]}].
-// Header files are read here.
+// {"name":"fs","command":["mcp-server-filesystem","/srv/share"],"env_files":{"TOKEN":"/run/secrets/fs"}}].
+// Header and environment files are read here.
 func ParseServers(s string) ([]Server, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, nil
@@ -82,17 +85,38 @@ func (s *Server) check(seen map[string]bool) error {
 	if s.URL != "" && !strings.HasPrefix(s.URL, "http://") && !strings.HasPrefix(s.URL, "https://") {
 		return fmt.Errorf("server %s: url must start with http:// or https://", s.Name)
 	}
-	for h, path := range s.HeaderFiles {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return fmt.Errorf("server %s: header %s: cannot read %q", s.Name, h, path)
+	var err error
+	if s.Headers, err = readFiles(s.Name, "header", s.HeaderFiles); err != nil {
+		return err
+	}
+	secrets, err := readFiles(s.Name, "env", s.EnvFiles)
+	if err != nil {
+		return err
+	}
+	for k, v := range secrets {
+		if s.Env == nil {
+			s.Env = map[string]string{}
 		}
-		if s.Headers == nil {
-			s.Headers = map[string]string{}
-		}
-		s.Headers[h] = strings.TrimSpace(string(b))
+		s.Env[k] = v
 	}
 	return nil
+}
+
+// readFiles reads secret values from files: name to path in, name to
+// trimmed content out. Errors name the path, never the content.
+func readFiles(server, kind string, paths map[string]string) (map[string]string, error) {
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(paths))
+	for name, path := range paths {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("server %s: %s %s: cannot read %q", server, kind, name, path)
+		}
+		out[name] = strings.TrimSpace(string(b))
+	}
+	return out, nil
 }
 
 // Set is a group of connected MCP servers.

@@ -139,6 +139,7 @@ func TestParseServersRejectsBadEntries(t *testing.T) {
 		`[{"name":"a","command":["x"]},{"name":"a","command":["y"]}]`,
 		`[{"name":"a","url":"ftp://h"}]`,
 		`[{"name":"a","url":"http://h","header_files":{"X":"/does/not/exist"}}]`,
+		`[{"name":"a","command":["x"],"env_files":{"X":"/does/not/exist"}}]`,
 		`[{"name":"a","command":["x"],"headers":{"X":"inline secret"}}]`,
 	} {
 		if _, err := mcp.ParseServers(bad); err == nil {
