@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -100,4 +101,35 @@ func (l *loader) loadTemperature() {
 	default:
 		l.cfg.Kimi.Temperature = &t
 	}
+}
+
+// logAttr is the LogValue group of the Kimi settings. MCP servers are
+// shown by name and kind only: their headers and environment may hold
+// secrets.
+func (k KimiConfig) logAttr() slog.Attr {
+	temp := "default"
+	if k.Temperature != nil {
+		temp = strconv.FormatFloat(*k.Temperature, 'g', -1, 64)
+	}
+	servers := make([]string, 0, len(k.MCPServers))
+	for _, s := range k.MCPServers {
+		kind := "stdio"
+		if s.URL != "" {
+			kind = "http"
+		}
+		servers = append(servers, s.Name+" ("+kind+")")
+	}
+	return slog.Group("features",
+		"thinking", string(k.Thinking),
+		"max_tokens", k.MaxTokens,
+		"temperature", temp,
+		"reasoning_effort", k.ReasoningEffort,
+		"openrouter_referer", redactURL(k.Referer),
+		"openrouter_title", k.Title,
+		"web_search", k.WebSearch,
+		"priced_models", len(k.Prices),
+		"mcp_servers", strings.Join(servers, ", "),
+		"max_file_bytes", k.MaxFileBytes,
+		"file_ttl", k.FileTTL,
+		"history_tokens", k.HistoryTokens)
 }

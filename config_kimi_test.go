@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"log/slog"
 	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +68,32 @@ func TestLoadKimiSettingsProblems(t *testing.T) {
 		if !strings.Contains(err, want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
+	}
+}
+
+func TestKimiConfigLogKeepsMCPSecrets(t *testing.T) {
+	dir := t.TempDir()
+	header, envSecret := filepath.Join(dir, "h"), filepath.Join(dir, "e")
+	if err := os.WriteFile(header, []byte("Bearer SECRET-HEADER-1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(envSecret, []byte("SECRET-ENV-2"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := MustLoadConfig(t, ModeChat, map[string]string{"MOONSHOT_API_KEY": "sk-moon-1",
+		"KIMIBOT_MCP_SERVERS": `[{"name":"docs","url":"https://mcp.example.com/mcp","header_files":{"Authorization":"` + header +
+			`"}},{"name":"fs","command":["srv"],"env_files":{"TOKEN":"` + envSecret + `"}}]`})
+	if cfg.Kimi.MCPServers[0].Headers["Authorization"] != "Bearer SECRET-HEADER-1" || cfg.Kimi.MCPServers[1].Env["TOKEN"] != "SECRET-ENV-2" {
+		t.Fatalf("secrets not read from their files: %+v", cfg.Kimi.MCPServers)
+	}
+	var out bytes.Buffer
+	slog.New(slog.NewJSONHandler(&out, nil)).Info("start", "config", cfg)
+	for _, s := range []string{"SECRET-HEADER-1", "SECRET-ENV-2"} {
+		if strings.Contains(out.String()+fmt.Sprintf("%+v %#v", cfg, cfg), s) {
+			t.Errorf("log shows %q: %s", s, out.String())
+		}
+	}
+	if !strings.Contains(out.String(), `"mcp_servers":"docs (http), fs (stdio)"`) {
+		t.Errorf("log lacks the MCP servers: %s", out.String())
 	}
 }
