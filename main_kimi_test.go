@@ -1,13 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"kimibot/adapters/kimi/kimitest"
+	"kimibot/tools/mcp"
 	"kimibot/tools/mcp/mcptest"
 )
 
@@ -58,4 +61,62 @@ func TestStartRefusesTemperatureForLockedModel(t *testing.T) {
 	if n := len(srv.ChatRequests()); n != 0 {
 		t.Fatalf("%d chat requests, want none", n)
 	}
+}
+
+func TestBuildToolsAppliesApprovalToMCPTools(t *testing.T) {
+	servers := []mcp.Server{{Name: "calc", Command: []string{os.Args[0]}, Env: map[string]string{mcptest.EnvServe: "1"}}}
+	cfg := Config{ToolsNeedingApproval: []string{"calc_add"}, Kimi: KimiConfig{MCPServers: servers}}
+	reg, set, err := buildTools(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	approval := map[string]bool{}
+	for _, s := range reg.Specs() {
+		approval[s.Name] = s.NeedsApproval
+	}
+	if !approval["calc_add"] || approval["calc_fail"] {
+		t.Fatalf("approval = %v, want calc_add only", approval)
+	}
+	cfg.ToolsNeedingApproval = []string{"calc_mul"}
+	if _, _, err := buildTools(context.Background(), cfg, slog.New(slog.DiscardHandler)); err == nil ||
+		!strings.Contains(err.Error(), "KIMIBOT_TOOLS_APPROVAL") {
+		t.Fatalf("unknown tool in the approval list: %v", err)
+	}
+}
+
+func TestSettingsFromEnvironmentReachTheWire(t *testing.T) {
+	t.Run("Moonshot", func(t *testing.T) {
+		srv := kimitest.New(t, kimitest.Options{})
+		env := []string{"MOONSHOT_API_KEY=test-key", "KIMI_BASE_URL=" + srv.BaseURL(), "KIMI_MODEL=kimi-k2.6",
+			"KIMI_THINKING=off", "KIMI_MAX_TOKENS=777", "KIMIBOT_DB=" + filepath.Join(t.TempDir(), "chat.db")}
+		if _, errOut, code := MustRunKimibot(t, "hello\n", env, "chat"); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		req := srv.ChatRequests()[0]
+		if string(req.Thinking) != `{"type":"disabled"}` || req.MaxCompletionTokens != 777 {
+			t.Fatalf("thinking %s max_completion_tokens %d", req.Thinking, req.MaxCompletionTokens)
+		}
+	})
+	t.Run("OpenRouter", func(t *testing.T) {
+		srv := kimitest.New(t, kimitest.Options{Flavor: kimitest.OpenRouter})
+		env := []string{"OPENROUTER_API_KEY=test-key", "KIMI_BASE_URL=" + srv.BaseURL(), "KIMI_MODEL=moonshotai/kimi-k2-0905",
+			"KIMI_TEMPERATURE=0.4", "OPENROUTER_REASONING_EFFORT=low", "OPENROUTER_REFERER=https://example.com/bot",
+			"OPENROUTER_TITLE=Team Kimi", "KIMIBOT_DB=" + filepath.Join(t.TempDir(), "chat.db")}
+		if _, errOut, code := MustRunKimibot(t, "hello\n", env, "chat"); code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		var chat kimitest.Request
+		for _, r := range srv.Requests() {
+			if r.Chat != nil {
+				chat = r
+			}
+		}
+		if chat.Chat.Temperature == nil || *chat.Chat.Temperature != 0.4 || !strings.Contains(string(chat.Chat.Reasoning), `"effort":"low"`) {
+			t.Fatalf("temperature %v reasoning %s", chat.Chat.Temperature, chat.Chat.Reasoning)
+		}
+		if chat.Header.Get("HTTP-Referer") != "https://example.com/bot" || chat.Header.Get("X-Title") != "Team Kimi" {
+			t.Fatalf("headers %v", chat.Header)
+		}
+	})
 }
