@@ -20,7 +20,7 @@ func (a *app) kimiFeatures(c bot.Config) bot.Config {
 	c.WebSearch, c.Prices, c.HistoryTokens = k.WebSearch, k.Prices, k.HistoryTokens
 	c.MaxFileBytes, c.FileTTL = k.MaxFileBytes, k.FileTTL
 	if kimi.Provider(a.cfg.Provider) == kimi.Moonshot {
-		c.Files, c.Balance = a.kimi, a.kimi
+		c.Files, c.Balance, c.Tokens = a.kimi, a.kimi, a.kimi
 	}
 	return c
 }

@@ -38,6 +38,12 @@ type Balance interface {
 	Balance(ctx context.Context) (AccountBalance, error)
 }
 
+// TokenCounter counts the input tokens of a request exactly, with the
+// provider's tokenizer (Moonshot's estimate-token-count).
+type TokenCounter interface {
+	CountTokens(ctx context.Context, req ChatRequest) (int, error)
+}
+
 // AccountBalance is a provider account's balance in USD.
 type AccountBalance struct {
 	Available, Voucher, Cash float64

@@ -84,6 +84,9 @@ type Config struct {
 	// outgrows it (or the model's context), its oldest turns are summarized.
 	// 0 uses the model's context window.
 	HistoryTokens int
+	// Tokens counts input tokens exactly before a summary is made, so that
+	// the local estimate's error does not cost a summary call; optional.
+	Tokens TokenCounter
 }
 
 // PrincipalKind tells what a Principal's ID names.

@@ -50,7 +50,7 @@ func (t *turn) systemMessage() conversation.Message {
 func (t *turn) summarized(ctx context.Context, msgs []conversation.Message) []conversation.Message {
 	msgs = conversation.ApplySummary(msgs)
 	old, covers := conversation.Overflow(t.systemMessage(), msgs, t.budget(), t.e.est)
-	if old == nil {
+	if old == nil || t.fitsExactly(ctx, msgs) {
 		return msgs
 	}
 	t.status(ctx, "summarizing the earlier conversation…")
@@ -68,6 +68,22 @@ func (t *turn) summarized(ctx context.Context, msgs []conversation.Message) []co
 	}
 	t.log.Info("summarized history", "messages", len(old), "covers", covers)
 	return conversation.ApplySummary(append(msgs, stored...))
+}
+
+// fitsExactly asks the provider's tokenizer whether msgs fit the budget
+// after all, and teaches the local estimator the exact count.
+func (t *turn) fitsExactly(ctx context.Context, msgs []conversation.Message) bool {
+	if t.e.cfg.Tokens == nil {
+		return false
+	}
+	full := conversation.BuildHistory(t.systemMessage(), msgs, conversation.Budget{ContextTokens: 1 << 30}, t.e.est)
+	n, err := t.e.cfg.Tokens.CountTokens(ctx, ChatRequest{Model: t.model, Messages: withDocuments(full)})
+	if err != nil {
+		t.log.Debug("count tokens", "err", err)
+		return false
+	}
+	t.e.est.Observe(t.e.est.Estimate(full), n)
+	return n <= t.budget().PromptLimit()
 }
 
 // summarize asks the model for a summary of msgs, without tools or

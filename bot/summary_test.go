@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +14,9 @@ import (
 const summaryText = "ana asked about order A1001, which shipped with DHL."
 
 func TestHistorySummarizedWhenBudgetReached(t *testing.T) {
-	h := MustStart(t, testkit.Options{Configure: func(c *bot.Config) { c.HistoryTokens = 400 }})
+	h := MustStart(t, testkit.Options{Configure: func(c *bot.Config) {
+		c.HistoryTokens, c.Tokens = 400, c.Model.(bot.TokenCounter)
+	}})
 	var mu sync.Mutex
 	var summaries []*kimitest.ChatRequest
 	made := func() []*kimitest.ChatRequest {
@@ -58,6 +61,9 @@ func TestHistorySummarizedWhenBudgetReached(t *testing.T) {
 	if len(got[0].Tools) != 0 {
 		t.Fatal("the summary call declares tools")
 	}
+	if !counted(h.Kimi) {
+		t.Fatal("the tokenizer was not asked before summarizing")
+	}
 	msgs, err := h.Store.Messages(testCtx(t), threadRef("TSUM").Key())
 	if err != nil {
 		t.Fatal(err)
@@ -83,5 +89,44 @@ func TestHistorySummarizedWhenBudgetReached(t *testing.T) {
 	r := h.Engine.Command(testCtx(t), bot.Command{Thread: threadRef("TSUM"), User: bot.User{ID: "U1"}, Name: "usage"})
 	if !strings.Contains(r.Text, "summarized") || !strings.Contains(r.Text, summaryText) {
 		t.Fatalf("usage = %s, want the summary shown", r.Text)
+	}
+}
+
+// counted reports whether the fake's tokenizer endpoint was called.
+func counted(k *kimitest.Server) bool {
+	for _, r := range k.Requests() {
+		if r.Path == "/v1/tokenizers/estimate-token-count" {
+			return true
+		}
+	}
+	return false
+}
+
+// shrinkingCounter reports a tenth of the provider's exact count, as if
+// the local estimate were far too high.
+type shrinkingCounter struct{ bot.TokenCounter }
+
+func (s shrinkingCounter) CountTokens(ctx context.Context, req bot.ChatRequest) (int, error) {
+	n, err := s.TokenCounter.CountTokens(ctx, req)
+	return n / 10, err
+}
+
+func TestNoSummaryWhenExactCountFits(t *testing.T) {
+	h := MustStart(t, testkit.Options{Configure: func(c *bot.Config) {
+		c.HistoryTokens, c.Tokens = 400, shrinkingCounter{c.Model.(bot.TokenCounter)}
+	}})
+	long := strings.Repeat("Here is more context about our shipping process. ", 12)
+	for i := 1; i <= 4; i++ {
+		if r := h.ask(t, message("TNOSUM", long), i); r.Failure() != "" {
+			t.Fatalf("turn %d: %q", i, r.Failure())
+		}
+	}
+	if !counted(h.Kimi) {
+		t.Fatal("the tokenizer was never asked although the estimate overflowed")
+	}
+	for _, r := range h.Kimi.ChatRequests() {
+		if strings.Contains(r.Messages[0].Text(), "You condense chat conversations") {
+			t.Fatal("a summary was made although the exact count fits")
+		}
 	}
 }

@@ -18,8 +18,9 @@ import (
 )
 
 var (
-	_ bot.Files   = (*Client)(nil)
-	_ bot.Balance = (*Client)(nil)
+	_ bot.Files        = (*Client)(nil)
+	_ bot.Balance      = (*Client)(nil)
+	_ bot.TokenCounter = (*Client)(nil)
 )
 
 // errNoFilesAPI is returned by the file and balance calls on OpenRouter.
@@ -157,4 +158,30 @@ func (c *Client) side(ctx context.Context, method, path, contentType string, bod
 		return fmt.Errorf("decode response: %w", err)
 	}
 	return nil
+}
+
+// CountTokens asks Moonshot's tokenizer how many input tokens req would
+// use, with its messages exactly as Stream would send them.
+func (c *Client) CountTokens(ctx context.Context, req bot.ChatRequest) (int, error) {
+	oreq, x, err := c.buildRequest(req, c.thinks(req))
+	if err != nil {
+		return 0, fmt.Errorf("build request: %w", err)
+	}
+	raw, err := json.Marshal(map[string]any{"model": oreq.Model, "messages": oreq.Messages})
+	if err == nil {
+		raw, err = mergeBody(raw, nil, x.msgs)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("encode token count: %w", err)
+	}
+	var resp struct {
+		Data struct {
+			TotalTokens int `json:"total_tokens"`
+		} `json:"data"`
+	}
+	if err := c.side(ctx, http.MethodPost, "/tokenizers/estimate-token-count", "application/json",
+		bytes.NewReader(raw), &resp); err != nil {
+		return 0, fmt.Errorf("count tokens: %w", err)
+	}
+	return resp.Data.TotalTokens, nil
 }
