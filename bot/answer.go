@@ -2,7 +2,10 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"kimibot/conversation"
 )
 
 // direct is the destination of an ordinary turn: the answer streams into
@@ -11,12 +14,18 @@ type direct struct{}
 
 var _ destination = direct{}
 
+// open opens the platform reply, recorded first so that a restart can
+// finish it if a crash leaves it half-written.
 func (direct) open(ctx context.Context, t *turn) error {
-	r, err := t.p.Reply(ctx, ReplyTarget{Thread: t.ev.Thread, User: t.ev.User.ID, Message: t.ev.Message})
+	target := ReplyTarget{Thread: t.ev.Thread, User: t.ev.User.ID, Message: t.ev.Message}
+	if t.recordReply(ctx) {
+		target.Opened = t.opened
+	}
+	r, err := t.p.Reply(ctx, target)
 	if err != nil {
 		return fmt.Errorf("open reply: %w", err)
 	}
-	t.reply = r
+	t.reply = t.e.observeReply(t, r)
 	return nil
 }
 
@@ -65,7 +74,50 @@ func (direct) paused(ctx context.Context, t *turn, p pause) error {
 }
 
 func (direct) failed(ctx context.Context, t *turn, err error) {
+	if t.item != "" && errors.Is(context.Cause(ctx), errShutdown) {
+		err = errRestarting
+	}
 	t.e.reportFailure(ctx, t.p, t.ev, t.reply, err)
+}
+
+// recordReply records the reply about to open, and reports whether it did.
+func (t *turn) recordReply(ctx context.Context) bool {
+	replies := t.e.cfg.Replies
+	if replies == nil {
+		return false
+	}
+	id := "r" + newRef() + newRef()
+	err := replies.OpenReply(ctx, conversation.ReplyRecord{ID: id, Thread: t.key, Item: t.item,
+		Platform: t.p.Name(), State: conversation.ReplyStreaming, Started: t.e.cfg.Now()})
+	if err != nil {
+		t.log.Warn("record reply", "err", err)
+		return false
+	}
+	t.replyID = id
+	return true
+}
+
+// opened records a new platform message of the turn's reply.
+func (t *turn) opened(ref MsgRef, mode ReplyMode) {
+	_, err := t.e.cfg.Replies.UpdateReply(context.Background(), t.replyID, func(r *conversation.ReplyRecord) error {
+		r.Refs, r.Mode = append(r.Refs, ref), mode
+		return nil
+	})
+	if err != nil {
+		t.log.Warn("record reply message", "message", ref.ID, "err", err)
+		return
+	}
+	t.log.Debug("reply message recorded", "message", ref.ID, "mode", mode)
+}
+
+// closeReply forgets the record of the turn's reply, once it is finished.
+func (t *turn) closeReply(ctx context.Context) {
+	if t.replyID == "" {
+		return
+	}
+	if err := t.e.cfg.Replies.CloseReply(context.WithoutCancel(ctx), t.replyID); err != nil {
+		t.log.Warn("close reply record", "err", err)
+	}
 }
 
 // contentFiltered is the error for an answer stopped by the provider's filter.

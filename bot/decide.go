@@ -165,7 +165,7 @@ func (k *desk) regenerate(ctx context.Context, key conversation.ThreadKey, a Act
 	}
 	t := k.e.newTurn(ctx, key, ev, p, drafting{d: k, channel: review, card: d.Card})
 	t.instruction = a.Text
-	t.drive(ctx, t.run)
+	_ = t.drive(ctx, t.run) // reported to the reviewers
 	return nil
 }
 
@@ -194,7 +194,7 @@ func (k *desk) resumeTool(ctx context.Context, d conversation.Draft, v toolVerdi
 	ev := customerEvent(d)
 	dest, _ := k.route(ctx, ev.Thread)
 	t := k.e.newTurn(ctx, d.Thread, ev, p, dest)
-	t.drive(ctx, func(ctx context.Context) (outcome, error) {
+	_ = t.drive(ctx, func(ctx context.Context) (outcome, error) { // reported where the turn answers
 		done, err := k.settleTool(ctx, t, d, v, reason)
 		if err != nil {
 			return outcome{}, err

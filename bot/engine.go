@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -61,6 +62,20 @@ type Config struct {
 	ReminderEvery time.Duration
 	Now           func() time.Time
 	Logger        *slog.Logger
+	// Inbox keeps every accepted event until it is handled, so that a
+	// restart answers what a crash or shutdown left; optional.
+	Inbox conversation.InboxStore
+	// Replies records the replies being written, so that a restart
+	// finishes those a crash left half-written; optional.
+	Replies conversation.ReplyStore
+	// ShutdownGrace is how long running answers may go on after Run's
+	// context ends before they are interrupted; default 20s.
+	ShutdownGrace time.Duration
+	// StillWorkingAfter is how long a model call may stay silent before the
+	// status says that the model is still working; default 5s.
+	StillWorkingAfter time.Duration
+	// Observer receives turn, model, tool and queue measurements; optional.
+	Observer Observer
 
 	// Thinking is the default thinking mode; /kimi thinking sets it per thread.
 	Thinking Thinking
@@ -144,6 +159,15 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 20 * time.Second
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
+	if c.StillWorkingAfter <= 0 {
+		c.StillWorkingAfter = 5 * time.Second
+	}
 	if c.SystemPrompt == "" {
 		c.SystemPrompt = conversation.DefaultSystemPrompt
 	}
@@ -160,6 +184,7 @@ type Engine struct {
 	log      *slog.Logger
 	est      *conversation.Estimator
 	dispatch *dispatcher
+	inbox    *inbox
 	desk     *desk
 
 	mu        sync.Mutex
@@ -184,6 +209,8 @@ func NewEngine(cfg Config) *Engine {
 		started:   make(chan struct{}),
 	}
 	e.dispatch = newDispatcher(cfg.QueueSize, cfg.IdleTimeout, e.process)
+	e.dispatch.obs, e.dispatch.now = cfg.Observer, cfg.Now
+	e.inbox = &inbox{e: e, items: cfg.Inbox, replies: cfg.Replies}
 	e.desk = newDesk(e)
 	return e
 }
@@ -206,18 +233,38 @@ func (e *Engine) Register(p Platform) {
 // host is what the engine gives each platform it runs.
 func (e *Engine) host() Host { return Host{Events: e, Commands: e, Desk: e.desk} }
 
-// Run registers ps, runs each until ctx ends or all of them return, and
-// then waits for running turns to end. It returns the first platform error.
+// Run registers ps, finishes what a previous run left (replies a crash
+// left half-written, stored events not yet answered, drafts being sent),
+// and runs each platform until ctx ends or all of them return. Then it
+// stops taking events, lets running answers go on for ShutdownGrace, and
+// interrupts the rest; their events are answered after the next start.
+// It returns the first platform error.
 func (e *Engine) Run(ctx context.Context, ps ...Platform) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	e.dispatch.start(ctx)
+	work, stop := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stop(nil)
+	e.dispatch.start(work)
 	for _, p := range ps {
 		e.Register(p)
 	}
-	e.desk.reconcile(ctx)
+	e.inbox.resume(work)
+	e.desk.reconcile(work)
 	close(e.started)
-	e.dispatch.goTracked(func() { e.desk.supervise(ctx, e.cfg.ReminderEvery) })
+	intake, cancel := context.WithCancel(ctx)
+	defer cancel()
+	e.dispatch.goTracked(func() { e.desk.supervise(intake, e.cfg.ReminderEvery) })
+	first := e.runPlatforms(intake, cancel, ps)
+	if first == nil && ctx.Err() == nil {
+		// Platforms ended on their own (end of input): let queued turns finish.
+		_ = e.WaitIdle(work)
+	}
+	cancel()
+	e.shutdown(stop)
+	return first
+}
+
+// runPlatforms runs ps until all of them return; the first error cancels
+// the others and is returned.
+func (e *Engine) runPlatforms(ctx context.Context, cancel context.CancelFunc, ps []Platform) error {
 	errc := make(chan error, len(ps))
 	for _, p := range ps {
 		go func() {
@@ -237,16 +284,28 @@ func (e *Engine) Run(ctx context.Context, ps ...Platform) error {
 			cancel()
 		}
 	}
-	if first == nil {
-		// Platforms ended on their own (end of input): let queued turns finish.
-		_ = e.WaitIdle(ctx)
-	}
-	cancel()
-	e.dispatch.stop()
 	return first
 }
 
-// HandleEvent queues ev for its thread's worker and returns at once.
+// errShutdown is the cause of the cancellation of answers still running
+// when the shutdown grace is over.
+var errShutdown = errors.New("interrupted by a shutdown")
+
+// shutdown lets running jobs finish within the grace, then interrupts the
+// rest with errShutdown and waits for every worker.
+func (e *Engine) shutdown(stop context.CancelCauseFunc) {
+	grace, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
+	defer cancel()
+	if err := e.dispatch.drain(grace); err != nil {
+		e.log.Warn("shutdown grace over, interrupting running answers", "grace", e.cfg.ShutdownGrace)
+	}
+	stop(errShutdown)
+	e.dispatch.stop()
+}
+
+// HandleEvent stores ev (when the engine has an inbox) and queues it for
+// its thread's worker. It returns at once, so that the platform can be
+// acknowledged: what it accepted is answered even after a crash.
 func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 	if ev.User.Bot {
 		return nil
@@ -263,7 +322,7 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 	if ev.Kind == EventMessage && !ev.Addressed && !e.mayConcern(ctx, key, ev) {
 		return nil
 	}
-	return e.dispatch.enqueue(key, ev)
+	return e.inbox.accept(ctx, key, ev)
 }
 
 // WaitIdle returns when no event is queued or being processed.

@@ -53,6 +53,11 @@ type ChatRequest struct {
 	Thinking    Thinking
 	// Partial continues the last message, an assistant prefix, without repeating it.
 	Partial bool
+	// OnQueued, when set, is called while the request waits for admission
+	// to the provider, with the number of requests ahead of it: first when
+	// it has to wait, then each time that number changes. It runs on the
+	// goroutine that called Stream.
+	OnQueued func(ahead int)
 	// WebSearch offers Moonshot's built-in $web_search function; the
 	// provider runs the search when the model's call is echoed back.
 	WebSearch bool

@@ -65,6 +65,23 @@ type ReplyTarget struct {
 	User string
 	// Message is the platform ID of the message being answered.
 	Message string
+	// Opened, when set, is called by the adapter each time the reply
+	// starts a new platform message, before more is written to it, so that
+	// a restart can find and finish a reply a crash left half-written.
+	Opened func(ref MsgRef, mode ReplyMode)
+}
+
+// ReplyMode tells how a reply's platform message is written: a native
+// stream, or a message edited as it grows.
+type ReplyMode = conversation.ReplyMode
+
+// Interrupter is an optional Platform capability: ending a reply that a
+// crash left half-written.
+type Interrupter interface {
+	// Interrupt ends the reply whose last message is ref, in thread where,
+	// written in mode: it adds notice after the text the message shows and
+	// stops its stream.
+	Interrupt(ctx context.Context, where ThreadRef, ref MsgRef, mode ReplyMode, notice string) error
 }
 
 // Reply is one answer being written. The adapter paces updates to the

@@ -23,11 +23,11 @@ func (k *desk) reconcile(ctx context.Context) {
 	for _, d := range drafts {
 		var err error
 		if d.Kind == conversation.DraftTool {
-			err = k.e.dispatch.enqueue(d.Thread, Event{Kind: EventAction, Thread: refFromKey(d.Thread),
-				Action: &Action{Kind: actionResume, DraftID: d.ID}})
+			err = k.e.dispatch.enqueue(d.Thread, job{ev: Event{Kind: EventAction, Thread: refFromKey(d.Thread),
+				Action: &Action{Kind: actionResume, DraftID: d.ID}}})
 		} else {
-			err = k.e.dispatch.enqueue(d.Thread, Event{Kind: EventAction, Thread: refFromKey(d.Thread),
-				Action: &Action{Kind: actionDeliver, DraftID: d.ID}})
+			err = k.e.dispatch.enqueue(d.Thread, job{ev: Event{Kind: EventAction, Thread: refFromKey(d.Thread),
+				Action: &Action{Kind: actionDeliver, DraftID: d.ID}}})
 		}
 		if err != nil {
 			k.log.Error("queue draft reconciliation", "draft", d.ID, "err", err)

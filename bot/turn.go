@@ -33,6 +33,10 @@ type turn struct {
 	records []conversation.ToolRecord
 	// instruction is a reviewer's instruction for a regenerated draft.
 	instruction string
+	// item is the inbox entry of the event the turn answers, if stored.
+	item string
+	// replyID names the record of the turn's platform reply, if recorded.
+	replyID string
 }
 
 // outcome is how a turn ended: with an answer, or paused on a tool call
@@ -67,15 +71,18 @@ type destination interface {
 // newTurn prepares a turn for ev in thread key.
 func (e *Engine) newTurn(ctx context.Context, key conversation.ThreadKey, ev Event, p Platform, dest destination) *turn {
 	t := &turn{e: e, key: key, ev: ev, p: p, dest: dest, start: e.cfg.Now(), calls: map[string]bool{},
-		log: e.log.With("thread", key)}
+		log: e.log.With("thread", key, "turn", newRef())}
+	ctx = withLogger(ctx, t.log)
 	t.model, _ = e.ResolveModel(ctx, ev.Thread, ev.User.ID)
 	t.info = e.modelInfo(ctx, t.model)
 	return t
 }
 
 // drive opens t's reply, runs body and delivers its outcome; a failure is
-// reported once through the destination.
-func (t *turn) drive(ctx context.Context, body func(ctx context.Context) (outcome, error)) {
+// reported once through the destination and returned.
+func (t *turn) drive(ctx context.Context, body func(ctx context.Context) (outcome, error)) error {
+	ctx = withLogger(ctx, t.log)
+	defer t.closeReply(ctx)
 	err := t.dest.open(ctx, t)
 	if err == nil {
 		t.status(ctx, "thinking…")
@@ -84,9 +91,11 @@ func (t *turn) drive(ctx context.Context, body func(ctx context.Context) (outcom
 			err = t.deliver(ctx, out)
 		}
 	}
+	t.e.observeTurn(t, err)
 	if err != nil {
 		t.dest.failed(ctx, t, err)
 	}
+	return err
 }
 
 // deliver hands the outcome to the destination.
@@ -192,13 +201,17 @@ func (t *turn) completeStep(ctx context.Context, asst conversation.Message,
 
 // streamInto streams one model call into the reply and returns its result.
 func (t *turn) streamInto(ctx context.Context, req ChatRequest) (*Completion, error) {
-	s, err := t.e.cfg.Model.Stream(ctx, req)
+	req.OnQueued = func(ahead int) { t.status(ctx, queuedStatus(ahead)) }
+	w := t.watch(ctx)
+	defer w.end()
+	s, err := t.e.observedStream(ctx, t, req)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
 	for {
 		c, err := s.Recv()
+		w.seen()
 		switch {
 		case errors.Is(err, io.EOF):
 			return nil, errors.New("model stream ended without a result")

@@ -665,8 +665,8 @@ func TestMigrate_V1ToV2(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := storage.FileSchemaVersion(t, path); got != 2 {
-		t.Errorf("schema version after migration = %d, want 2", got)
+	if got := storage.FileSchemaVersion(t, path); got != storage.LatestSchema {
+		t.Errorf("schema version after migration = %d, want %d", got, storage.LatestSchema)
 	}
 
 	s = storagetest.MustOpenAt(t, path, storage.Options{NoSync: true})

@@ -137,6 +137,25 @@ func contents(fake *discordtest.Server, channel string) []string {
 	return out
 }
 
+// fenceOpenAtEnd is an independent check of code fences: it reports whether
+// a ``` block is still open at the end of s.
+func fenceOpenAtEnd(s string) bool {
+	open := false
+	for _, l := range strings.Split(s, "\n") {
+		t := strings.TrimSpace(l)
+		if !strings.HasPrefix(t, "```") {
+			continue
+		}
+		if !open && len(t) > 6 && strings.HasSuffix(t, "```") {
+			continue
+		}
+		if !open || strings.Trim(t, "`") == "" {
+			open = !open
+		}
+	}
+	return open
+}
+
 // checkMessages asserts that messages show text: each fits Discord's
 // limit, none ends inside a code block it opened (unless text does), and
 // removing the fence lines added at the cuts gives back text exactly, so
@@ -144,7 +163,7 @@ func contents(fake *discordtest.Server, channel string) []string {
 func checkMessages(tb testing.TB, text string, msgs []string) {
 	tb.Helper()
 	for i, m := range msgs {
-		if n := textLen(m); n > MaxMessageLen {
+		if n := discordText.Len(m); n > discordText.Limit {
 			tb.Fatalf("message %d has %d characters", i, n)
 		}
 		if i < len(msgs)-1 && fenceOpenAtEnd(m) {

@@ -232,7 +232,7 @@ func autocompleteBody(resp *discordgo.InteractionResponse) autocompleteResult {
 // editOriginal replaces the original response with the answer's first
 // part; the rest follows.
 func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, r Response) error {
-	parts := Split(r.Content, MaxMessageLen)
+	parts := discordText.Split(r.Content)
 	content, comps := first(parts), components(nil)
 	endpoint := discordgo.EndpointInteractionResponseActions(i.AppID, i.Token)
 	err := a.call(ctx, http.MethodPatch, endpoint, urgentPace, func(opts ...discordgo.RequestOption) error {
@@ -254,7 +254,7 @@ func (a *Adapter) deleteOriginal(ctx context.Context, i *discordgo.Interaction) 
 
 // followups posts the answer as follow-up messages.
 func (a *Adapter) followups(ctx context.Context, i *discordgo.Interaction, r Response) error {
-	parts := Split(r.Content, MaxMessageLen)
+	parts := discordText.Split(r.Content)
 	endpoint := discordgo.EndpointFollowupMessage(i.AppID, i.Token)
 	for _, p := range parts {
 		params := &discordgo.WebhookParams{Content: p, AllowedMentions: noPings(false)}

@@ -16,6 +16,11 @@ import (
 	"kimibot/bot"
 )
 
+var (
+	_ bot.Poster = (*Adapter)(nil)
+	_ bot.Linker = (*Adapter)(nil)
+)
+
 // Nonces: Discord accepts up to 25 characters; a post's parts carry the
 // key's nonce with a part suffix of up to 4 characters.
 const (
@@ -35,7 +40,7 @@ const (
 // creates nothing new while Discord remembers the nonce (a few minutes)
 // and FindPosted can find the parts.
 func (a *Adapter) Post(ctx context.Context, where bot.ThreadRef, text, key string) (bot.MsgRef, error) {
-	parts := Split(text, MaxMessageLen)
+	parts := discordText.Split(text)
 	if len(parts) == 0 {
 		return bot.MsgRef{}, errors.New("post: the text is empty")
 	}

@@ -94,7 +94,7 @@ func reviewForm(kind bot.ActionKind, d conversation.Draft) *Modal {
 	m := &Modal{CustomID: cardCustomID(kind, d.ID)}
 	switch kind {
 	case bot.ActionEdit:
-		label, text := "Reply to the customer", clipLen(d.Text, maxTextInput)
+		label, text := "Reply to the customer", discordText.Count.Clip(d.Text, maxTextInput)
 		if text != d.Text {
 			label = "Reply (cut to 4,000 characters)"
 		}

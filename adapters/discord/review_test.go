@@ -66,7 +66,7 @@ func TestReviewForms(t *testing.T) {
 	long := conversation.Draft{ID: "d1", Text: strings.Repeat("word ", 1000)}
 	edit := reviewForm(bot.ActionEdit, long)
 	in := edit.Inputs[0]
-	if edit.CustomID != "kimi:edit:d1" || !in.Required || textLen(in.Value) > maxTextInput || !strings.Contains(in.Label, "cut") {
+	if edit.CustomID != "kimi:edit:d1" || !in.Required || discordText.Len(in.Value) > maxTextInput || !strings.Contains(in.Label, "cut") {
 		t.Fatalf("edit form for a long draft = %+v", edit)
 	}
 	for _, k := range []bot.ActionKind{bot.ActionReject, bot.ActionRegenerate} {

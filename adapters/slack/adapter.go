@@ -54,6 +54,8 @@ type Config struct {
 	MaxDownload int64
 	// Logger receives the adapter's logs (slog.Default()).
 	Logger *slog.Logger
+	// Requests counts Web API requests by method; optional.
+	Requests RequestObserver
 }
 
 // DefaultConfig returns a configuration with the defaults set and no tokens.
@@ -116,13 +118,9 @@ type Adapter struct {
 }
 
 var (
-	_ bot.Platform      = (*Adapter)(nil)
-	_ bot.Downloader    = (*Adapter)(nil)
-	_ bot.Readiness     = (*Adapter)(nil)
-	_ bot.Cards         = (*Adapter)(nil)
-	_ bot.Poster        = (*Adapter)(nil)
-	_ bot.Linker        = (*Adapter)(nil)
-	_ bot.GroupResolver = (*Adapter)(nil)
+	_ bot.Platform   = (*Adapter)(nil)
+	_ bot.Downloader = (*Adapter)(nil)
+	_ bot.Readiness  = (*Adapter)(nil)
 )
 
 // New returns a Slack adapter. It makes no calls until Run.
@@ -136,7 +134,7 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	// slack-go's default client never times out; a hung call would stall a reply.
 	opts := []slack.Option{slack.OptionAppLevelToken(cfg.AppToken),
-		slack.OptionHTTPClient(&http.Client{Timeout: callTimeout})}
+		slack.OptionHTTPClient(&http.Client{Timeout: callTimeout, Transport: countRequests(http.DefaultTransport, cfg.Requests)})}
 	if cfg.APIURL != "" {
 		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
 	}

@@ -170,7 +170,7 @@ func parseMessageLink(s string) (channel, thread string, ok bool) {
 // the user, or to the channel when public. If that fails the user gets it
 // as an ephemeral message.
 func (a *Adapter) respond(ctx context.Context, cmd slack.SlashCommand, reply bot.CommandReply) {
-	md := clipText(reply.Text, partLimit)
+	md := slackText.Count.Clip(reply.Text, slackText.Limit)
 	if a.responseURLAllowed(cmd.ResponseURL) {
 		typ := slack.ResponseTypeEphemeral
 		if reply.Public {

@@ -182,6 +182,12 @@ func statusTexts(changes []slacktest.StatusChange) []string {
 
 var fenceOnly = regexp.MustCompile("^\n?(`{3,}|~{3,})$")
 
+// isFenceLine reports whether line starts with a run of three backticks or tildes.
+func isFenceLine(line string) bool {
+	t := strings.TrimSpace(line)
+	return strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~")
+}
+
 // matchParts checks that messages show answer split without loss: with the
 // fence lines the split adds removed (a reopening line at the start of a
 // message, a closing marker at its end), the messages concatenate to
@@ -191,7 +197,7 @@ func matchParts(tb testing.TB, answer string, parts []string) {
 	cur := 0
 	for i, p := range parts {
 		if i > 0 {
-			if line, rest, ok := strings.Cut(p, "\n"); ok && fenceRun(strings.TrimSpace(line)) != "" &&
+			if line, rest, ok := strings.Cut(p, "\n"); ok && isFenceLine(line) &&
 				!strings.HasPrefix(answer[cur:], line+"\n") {
 				p = rest
 			}
