@@ -1,9 +1,12 @@
 package bot
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"kimibot/conversation"
 )
 
 // perMillion converts USD per million tokens to USD per token.
@@ -86,4 +89,13 @@ func priceFor(prices map[string]Price, model string) (Price, bool) {
 		}
 	}
 	return prices[best], found
+}
+
+// priced returns u with its cost: the provider's when it reported one
+// (OpenRouter), else the price table's, cached input at its own price.
+func (e *Engine) priced(ctx context.Context, model string, u conversation.Usage) conversation.Usage {
+	if u.Cost == 0 {
+		u.Cost = e.cost(ctx, model, u)
+	}
+	return u
 }

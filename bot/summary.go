@@ -107,8 +107,9 @@ func (t *turn) summarize(ctx context.Context, msgs []conversation.Message) (stri
 		case err != nil:
 			return "", fmt.Errorf("read summary: %w", err)
 		case c.Final != nil:
-			t.usage = t.usage.Add(c.Final.Usage)
-			t.e.recordUsage(ctx, t, t.model, c.Final.Usage)
+			u := t.e.priced(ctx, t.model, c.Final.Usage)
+			t.usage = t.usage.Add(u)
+			t.e.recordUsage(ctx, t, t.model, u)
 			text := strings.TrimSpace(c.Final.Content)
 			if text == "" {
 				return "", errors.New("empty summary")

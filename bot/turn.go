@@ -162,16 +162,16 @@ func (t *turn) step(ctx context.Context) (outcome, bool, error) {
 
 // account records a model call's usage and returns its assistant message.
 func (t *turn) account(ctx context.Context, req ChatRequest, comp *Completion) conversation.Message {
-	t.usage = t.usage.Add(comp.Usage)
 	t.served = comp.Model
 	if t.served == "" {
 		t.served = t.model
 	}
-	t.e.recordUsage(ctx, t, t.served, comp.Usage)
+	usage := t.e.priced(ctx, t.served, comp.Usage)
+	t.usage = t.usage.Add(usage)
+	t.e.recordUsage(ctx, t, t.served, usage)
 	if comp.Usage.PromptTokens > 0 {
 		t.e.est.Observe(t.e.est.Estimate(req.Messages), comp.Usage.PromptTokens)
 	}
-	usage := comp.Usage
 	return conversation.Message{Role: conversation.RoleAssistant, Text: comp.Content, Reasoning: comp.Reasoning,
 		ReasoningDetails: comp.ReasoningDetails, ToolCalls: comp.ToolCalls, Model: t.served, Usage: &usage,
 		Time: t.e.cfg.Now()}
