@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"kimibot/adapters/kimi/kimitest"
+	"kimibot/adapters/slack/slacktest"
 	"kimibot/tools/mcp"
 	"kimibot/tools/mcp/mcptest"
 )
@@ -119,4 +121,22 @@ func TestSettingsFromEnvironmentReachTheWire(t *testing.T) {
 			t.Fatalf("headers %v", chat.Header)
 		}
 	})
+}
+
+func TestCheckListsMCPTools(t *testing.T) {
+	w := MustCheckWorld(t, worldOptions{scopes: append(slices.Clone(slacktest.DefaultScopes), "channels:read")})
+	servers, _ := json.Marshal([]map[string]any{
+		{"name": "calc", "command": []string{os.Args[0]}, "env": map[string]string{mcptest.EnvServe: "1"}},
+		{"name": "gone", "command": []string{filepath.Join(t.TempDir(), "no-such-server")}},
+	})
+	out, errOut, code := MustRunKimibot(t, "", w.with("KIMIBOT_MCP_SERVERS="+string(servers)), "check")
+	if code == 0 {
+		t.Fatalf("exit 0 with a server that cannot start\n%s%s", out, errOut)
+	}
+	if row, _ := rowOf(out, "MCP server calc"); !strings.HasPrefix(row, "ok ") || !strings.Contains(row, "calc_add") {
+		t.Errorf("calc row = %q, want ok with its tools\n%s", row, out)
+	}
+	if row, fix := rowOf(out, "MCP server gone"); !strings.HasPrefix(row, "fail ") || !strings.Contains(fix, "KIMIBOT_MCP_SERVERS") {
+		t.Errorf("gone row = %q fix %q, want a failure naming the variable\n%s", row, fix, out)
+	}
 }
