@@ -20,6 +20,7 @@ const EnvServe = "KIMIBOT_MCP_TEST_SERVER"
 
 // AddArgs are the arguments of the "add" tool.
 type AddArgs struct {
+	// A and B are the numbers to add.
 	A float64 `json:"a" jsonschema:"the first number"`
 	B float64 `json:"b" jsonschema:"the second number"`
 }
@@ -56,6 +57,7 @@ func ServeIfAsked() {
 
 // HTTPServer is the test server over streamable HTTP.
 type HTTPServer struct {
+	// URL is the endpoint to give the client.
 	URL string
 	// Refused counts requests turned away for a missing or wrong header.
 	Refused atomic.Int64
