@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -232,10 +231,8 @@ func (e *Engine) deleteThreadFiles(ctx context.Context, key conversation.ThreadK
 
 func (e *Engine) deleteFile(ctx context.Context, id string) {
 	if err := e.cfg.Files.DeleteFile(ctx, id); err != nil {
-		var ue UserError
-		if !errors.As(err, &ue) || !strings.Contains(strings.ToLower(ue.UserMessage()), "not found") {
-			e.log.Warn("delete document", "file", id, "err", err)
-		}
+		e.log.Warn("delete document", "file", id, "err", err)
+		return
 	}
 	if e.cfg.Settings != nil {
 		_ = e.cfg.Settings.SetSetting(ctx, fileScope(id), "thread", "")

@@ -83,9 +83,11 @@ func (c *Client) FileContent(ctx context.Context, id string) (string, error) {
 	return string(raw), nil
 }
 
-// DeleteFile deletes a file.
+// DeleteFile deletes a file; a file already gone counts as deleted.
 func (c *Client) DeleteFile(ctx context.Context, id string) error {
-	if err := c.side(ctx, http.MethodDelete, "/files/"+url.PathEscape(id), "", nil, nil); err != nil {
+	err := c.side(ctx, http.MethodDelete, "/files/"+url.PathEscape(id), "", nil, nil)
+	var ke *Error
+	if err != nil && !(errors.As(err, &ke) && ke.Kind == NotFound) {
 		return fmt.Errorf("delete file: %w", err)
 	}
 	return nil
