@@ -52,6 +52,8 @@ type AccountBalance struct {
 const (
 	defaultMaxFileBytes = 20 << 20
 	defaultFileTTL      = 72 * time.Hour
+	// maxInlineBytes caps a text file sent inline (about 64k tokens).
+	maxInlineBytes = 256 << 10
 )
 
 // fileScope is the settings scope that records a document kimibot uploaded,
@@ -148,6 +150,11 @@ func (t *turn) inlineDocument(a Attachment, data []byte) (*conversation.Part, st
 		return nil, fmt.Sprintf("\n\n[The user attached the file %q (%s). Only text files can be read with this "+
 			"provider; tell the user to paste the text or send it as a .txt, .md, .csv or .json file.]",
 			a.Name, cmpMIME(a.MIME))
+	}
+	if len(data) > maxInlineBytes {
+		return nil, fmt.Sprintf("\n\n[The user attached the text file %q (%s), too long to send with the message "+
+			"(the limit is %s). Tell the user to paste the part that matters.]", a.Name, sizeText(int64(len(data))),
+			sizeText(maxInlineBytes))
 	}
 	text := fmt.Sprintf("The user attached the file %q. Its content:\n\n%s", a.Name, data)
 	return &conversation.Part{Type: conversation.PartFile, Name: a.Name, Source: a.URL, Text: text}, ""

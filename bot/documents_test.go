@@ -110,10 +110,12 @@ func TestOpenRouterDocumentsInlineOrRefused(t *testing.T) {
 	h := MustStart(t, testkit.Options{Flavor: kimitest.OpenRouter})
 	h.p.AddFile("https://files.example/notes.md", []byte("# Notes\nShip on Friday."))
 	h.p.AddFile(reportURL, reportPDF)
+	h.p.AddFile("https://files.example/log.txt", []byte(strings.Repeat("line of a long log\n", 20000)))
 	ev := message("TORD", "summarize")
 	ev.Attachments = []bot.Attachment{
 		{Name: "notes.md", MIME: "text/markdown", URL: "https://files.example/notes.md"},
 		{Name: "report.pdf", MIME: "application/pdf", URL: reportURL},
+		{Name: "log.txt", MIME: "text/plain", URL: "https://files.example/log.txt"},
 	}
 	h.ask(t, ev, 1)
 	req := h.Kimi.ChatRequests()[0]
@@ -123,5 +125,8 @@ func TestOpenRouterDocumentsInlineOrRefused(t *testing.T) {
 	}
 	if u := lastUser(req); !strings.Contains(u.Text(), `"report.pdf" (application/pdf). Only text files`) {
 		t.Fatalf("user message = %q, want the PDF refused plainly", u.Text())
+	}
+	if u := lastUser(req); !strings.Contains(u.Text(), `"log.txt" (372 KB), too long to send`) {
+		t.Fatalf("user message = %q, want the long text file refused with its size", u.Text())
 	}
 }
