@@ -140,6 +140,9 @@ type Config struct {
 	// KimiIdleTimeout bounds the silence between streamed events (0: 30s,
 	// or 60s for thinking models).
 	KimiIdleTimeout time.Duration
+
+	// Kimi holds the model settings, documents, web search, MCP servers and prices.
+	Kimi KimiConfig
 }
 
 // Principal is a user, Slack user group or Discord role named in KIMIBOT_ADMINS
@@ -250,6 +253,19 @@ type rawConfig struct {
 	KimiTPM               string `envconfig:"KIMI_TPM" default:"0"`
 	KimiFirstTokenTimeout string `envconfig:"KIMI_FIRST_TOKEN_TIMEOUT"`
 	KimiIdleTimeout       string `envconfig:"KIMI_IDLE_TIMEOUT"`
+
+	KimiThinking              string `envconfig:"KIMI_THINKING"`
+	KimiMaxTokens             string `envconfig:"KIMI_MAX_TOKENS"`
+	KimiTemperature           string `envconfig:"KIMI_TEMPERATURE"`
+	OpenRouterReasoningEffort string `envconfig:"OPENROUTER_REASONING_EFFORT"`
+	OpenRouterReferer         string `envconfig:"OPENROUTER_REFERER"`
+	OpenRouterTitle           string `envconfig:"OPENROUTER_TITLE" default:"kimibot"`
+	WebSearch                 string `envconfig:"KIMIBOT_WEB_SEARCH" default:"false"`
+	Prices                    string `envconfig:"KIMIBOT_PRICES"`
+	MCPServers                string `envconfig:"KIMIBOT_MCP_SERVERS"`
+	MaxFileMB                 string `envconfig:"KIMIBOT_MAX_FILE_MB" default:"20"`
+	FileTTL                   string `envconfig:"KIMIBOT_FILE_TTL" default:"72h"`
+	HistoryTokens             string `envconfig:"KIMIBOT_HISTORY_TOKENS" default:"0"`
 }
 
 // normalize trims every value and gives variables that are set but empty
@@ -292,6 +308,7 @@ func LoadConfig(mode Mode) (Config, error) {
 	l.loadOrders()
 	l.loadBehaviour()
 	l.loadLimits()
+	l.loadKimi()
 	if len(l.problems) > 0 {
 		return Config{}, &ConfigError{Problems: l.problems}
 	}

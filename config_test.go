@@ -75,6 +75,7 @@ func defaultConfig() Config {
 		MaxSteps:          8,
 		ReminderAfter:     30 * time.Minute,
 		ShutdownGrace:     20 * time.Second,
+		Kimi:              defaultKimiConfig(),
 	}
 }
 
@@ -542,6 +543,9 @@ func TestConfigVarNames(t *testing.T) {
 		"KIMIBOT_TOOLS_APPROVAL", "OPENROUTER_PROVIDER", "OPENROUTER_FALLBACK_MODELS",
 		"KIMIBOT_MAX_STEPS", "KIMIBOT_REMINDER_AFTER", "KIMIBOT_SHUTDOWN_GRACE",
 		"KIMI_MAX_CONCURRENCY", "KIMI_RPM", "KIMI_TPM", "KIMI_FIRST_TOKEN_TIMEOUT", "KIMI_IDLE_TIMEOUT",
+		"KIMI_THINKING", "KIMI_MAX_TOKENS", "KIMI_TEMPERATURE", "OPENROUTER_REASONING_EFFORT", "OPENROUTER_REFERER",
+		"OPENROUTER_TITLE", "KIMIBOT_WEB_SEARCH", "KIMIBOT_PRICES", "KIMIBOT_MCP_SERVERS", "KIMIBOT_MAX_FILE_MB",
+		"KIMIBOT_FILE_TTL", "KIMIBOT_HISTORY_TOKENS",
 	}
 	got := configVarNames()
 	slices.Sort(got)
