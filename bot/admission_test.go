@@ -41,12 +41,18 @@ func TestSimultaneousMentionsStayWithinAccountLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answered := map[string]bool{}
+	answered, queued := map[string]bool{}, 0
 	for _, r := range replies {
 		if f := r.Failure(); f != "" {
 			t.Errorf("reply failed: %s", f)
 		}
 		answered[r.Text()] = true
+		if containsStatus(r.Statuses(), " ahead…") {
+			queued++
+		}
+	}
+	if queued == 0 {
+		t.Error("no waiting answer showed its place in the queue")
 	}
 	for i := range n {
 		if want := fmt.Sprintf("answer to question %d", i); !answered[want] {
