@@ -18,7 +18,6 @@ import (
 	"kimibot/adapters/kimi"
 	"kimibot/adapters/slack"
 	"kimibot/bot"
-	"kimibot/storage"
 	"kimibot/tools"
 )
 
@@ -26,7 +25,8 @@ import (
 type app struct {
 	cfg    Config
 	log    *slog.Logger
-	store  *storage.Store
+	store  appStore
+	leaser bot.Leaser
 	kimi   *kimi.Client
 	tools  *tools.Registry
 	engine *bot.Engine
@@ -34,11 +34,11 @@ type app struct {
 
 // newApp opens the database and builds everything the platforms share.
 func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
-	store, err := storage.Open(cfg.DB, storage.Options{Timeout: 2 * time.Second, Logger: log})
+	store, leaser, err := openStore(ctx, cfg.DB, cfg.Replica, log)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: store}
+	a := &app{cfg: cfg, log: log, store: store, leaser: leaser}
 	if err := a.build(ctx); err != nil {
 		store.Close()
 		return nil, err
@@ -64,7 +64,7 @@ func (a *app) build(ctx context.Context) error {
 	}
 	a.engine = bot.NewEngine(bot.Config{Model: client, Catalog: client, Tools: a.tools,
 		Threads: a.store, Events: a.store, Settings: a.store, Usage: a.store, Drafts: a.store,
-		Inbox: a.store, Replies: a.store,
+		Inbox: a.store, Replies: a.store, Leaser: a.leaser, LeaseTTL: a.cfg.LeaseTTL,
 		DefaultModel: model, SystemPrompt: a.cfg.SystemPrompt, BotName: a.cfg.BotName, MaxSteps: a.cfg.MaxSteps,
 		Admins: principals(a.cfg.Admins), Approvers: principals(a.cfg.Approvers), SupportRoutes: routes(a.cfg.SupportRoutes),
 		ReminderAfter: a.cfg.ReminderAfter, Logger: a.log})

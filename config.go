@@ -85,8 +85,16 @@ type Config struct {
 	// DiscordShardCount is the total number of gateway shards.
 	DiscordShardCount int
 
-	// DB is the bbolt database file.
+	// DB is the bbolt database file, or a postgres:// URL for a database
+	// that several replicas share.
 	DB string
+	// Replica names this process among the replicas sharing a PostgreSQL
+	// database; the host name when empty.
+	Replica string
+	// LeaseTTL is how long a replica's claim on a conversation lasts
+	// without renewal (PostgreSQL only): a dead replica's conversations are
+	// taken over this long after it stopped.
+	LeaseTTL time.Duration
 	// HTTPAddr is the listen address for health, readiness, metrics and Slack HTTP endpoints.
 	HTTPAddr string
 
@@ -208,6 +216,8 @@ type rawConfig struct {
 	DiscordShardCount   string `envconfig:"DISCORD_SHARD_COUNT" default:"1"`
 
 	DB            string `envconfig:"KIMIBOT_DB" default:"kimibot.db"`
+	Replica       string `envconfig:"KIMIBOT_REPLICA"`
+	LeaseTTL      string `envconfig:"KIMIBOT_LEASE_TTL" default:"15s"`
 	HTTPAddr      string `envconfig:"KIMIBOT_HTTP_ADDR" default:"127.0.0.1:8080"`
 	Admins        string `envconfig:"KIMIBOT_ADMINS"`
 	Approvers     string `envconfig:"KIMIBOT_APPROVERS"`
@@ -560,6 +570,8 @@ func (l *loader) loadBehaviour() {
 	l.cfg.OpenRouterFallbacks = splitList(r.OpenRouterFallbacks)
 	l.cfg.MaxSteps, _ = l.intAtLeast("KIMIBOT_MAX_STEPS", r.MaxSteps, 1)
 	l.cfg.ReminderAfter = l.positiveDuration("KIMIBOT_REMINDER_AFTER", r.ReminderAfter)
+	l.cfg.Replica = r.Replica
+	l.cfg.LeaseTTL = l.positiveDuration("KIMIBOT_LEASE_TTL", r.LeaseTTL)
 }
 
 // toolNames parses a comma list of tool names, reporting each bad name.

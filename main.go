@@ -5,6 +5,7 @@
 //	kimibot          run the bot on the platforms configured in the environment
 //	kimibot chat     talk to the bot in the terminal (same engine, database and tools)
 //	kimibot audit    export support desk decisions as JSON lines
+//	kimibot migrate-store  copy a bbolt database into PostgreSQL
 //	kimibot help     show this help
 package main
 
@@ -27,6 +28,8 @@ Usage:
   kimibot chat       talk to the bot in the terminal (same engine, database and tools)
   kimibot audit --since 2026-11-01
                      export support desk decisions as JSON lines (stop the bot or use a copy of the database)
+  kimibot migrate-store --from kimibot.db --to postgres://…
+                     copy a bbolt database into an empty PostgreSQL database (stop the bot first)
   kimibot help       show this help
 
 Configuration comes from environment variables; see README.md.
@@ -53,6 +56,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		mode = ModeChat
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "migrate-store":
+		return runMigrateStore(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

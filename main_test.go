@@ -9,16 +9,18 @@ import (
 	"testing"
 
 	"kimibot/adapters/kimi/kimitest"
+	"kimibot/storage/postgres/pgtest"
 )
 
 // TestMain lets tests run the real program: a child started with
-// KIMIBOT_RUN_MAIN=1 runs main instead of the tests.
+// KIMIBOT_RUN_MAIN=1 runs main instead of the tests. Tests that need
+// PostgreSQL share one server, stopped at the end.
 func TestMain(m *testing.M) {
 	if os.Getenv("KIMIBOT_RUN_MAIN") == "1" {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 // configPrefixes are the environment variables that configure kimibot.

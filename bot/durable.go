@@ -54,15 +54,19 @@ func itemID(ev Event) string {
 
 // resume queues what a previous run left: replies a crash left
 // half-written first, then every stored event not yet handled, in arrival
-// order, then the drafts being sent.
+// order, then the drafts being sent. With several replicas it takes only
+// the conversations no replica holds.
 func (e *Engine) resume(ctx context.Context) {
+	free := e.free(ctx)
 	if e.cfg.Replies != nil {
 		open, err := e.cfg.Replies.OpenReplies(ctx)
 		if err != nil {
 			e.log.Error("list replies left open", "err", err)
 		}
 		for i := range open {
-			e.requeue(open[i].Thread, job{interrupted: &open[i]})
+			if free(open[i].Thread) {
+				e.requeue(open[i].Thread, job{interrupted: &open[i]})
+			}
 		}
 	}
 	if e.cfg.Inbox != nil {
@@ -71,6 +75,9 @@ func (e *Engine) resume(ctx context.Context) {
 			e.log.Error("list stored events", "err", err)
 		}
 		for _, it := range items {
+			if !free(it.Thread) {
+				continue
+			}
 			var ev Event
 			if err := json.Unmarshal(it.Payload, &ev); err != nil {
 				e.log.Error("decode stored event, dropping it", "item", it.ID, "err", err)
@@ -80,7 +87,7 @@ func (e *Engine) resume(ctx context.Context) {
 			e.requeue(it.Thread, job{ev: ev, item: it.ID})
 		}
 	}
-	e.desk.reconcile(ctx)
+	e.desk.reconcile(ctx, free)
 }
 
 // requeue queues a job found at start.

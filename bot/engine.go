@@ -74,6 +74,12 @@ type Config struct {
 	// StillWorkingAfter is how long a model call may stay silent before the
 	// status says that the model is still working; default 5s.
 	StillWorkingAfter time.Duration
+	// Leaser lets several replicas share the stores: each conversation is
+	// run by one replica at a time; optional (one process without it).
+	Leaser Leaser
+	// LeaseTTL is how long a conversation's lease lasts without renewal;
+	// default 15s.
+	LeaseTTL time.Duration
 }
 
 // PrincipalKind tells what a Principal's ID names.
@@ -133,6 +139,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 20 * time.Second
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 15 * time.Second
 	}
 	if c.StillWorkingAfter <= 0 {
 		c.StillWorkingAfter = 5 * time.Second
@@ -217,6 +226,7 @@ func (e *Engine) Run(ctx context.Context, ps ...Platform) error {
 	intake, cancel := context.WithCancel(ctx)
 	defer cancel()
 	e.dispatch.goTracked(func() { e.desk.supervise(intake, e.cfg.ReminderEvery) })
+	e.dispatch.goTracked(func() { e.adopt(intake) })
 	first := e.runPlatforms(intake, cancel, ps)
 	if first == nil && ctx.Err() == nil {
 		// Platforms ended on their own (end of input): let queued turns finish.

@@ -23,8 +23,15 @@ func refFromKey(k conversation.ThreadKey) ThreadRef {
 // removed from the inbox once handled, unless a shutdown interrupted it:
 // then the next start answers it again.
 func (e *Engine) process(ctx context.Context, key conversation.ThreadKey, j job) {
+	release, ok := e.holdThread(ctx, key)
+	if !ok {
+		return
+	}
+	defer release()
 	if j.interrupted != nil {
-		e.finishInterrupted(ctx, *j.interrupted)
+		if e.stillOpen(ctx, *j.interrupted) {
+			e.finishInterrupted(ctx, *j.interrupted)
+		}
 		return
 	}
 	if !e.begin(ctx, key, j) {
