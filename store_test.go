@@ -24,7 +24,10 @@ func fillBolt(tb testing.TB, path string) {
 	defer s.Close()
 	key := conversation.ThreadKey("slack/T1/C1/100.1")
 	steps := []func() error{
-		func() error { _, err := s.Append(ctx, key, conversation.Message{Role: conversation.RoleUser, Text: "old"}); return err },
+		func() error {
+			_, err := s.Append(ctx, key, conversation.Message{Role: conversation.RoleUser, Text: "old"})
+			return err
+		},
 		func() error { return s.Reset(ctx, key) },
 		func() error {
 			_, err := s.Append(ctx, key, conversation.Message{Role: conversation.RoleUser, Text: "hello"},
