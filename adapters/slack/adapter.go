@@ -54,6 +54,9 @@ type Config struct {
 	MaxDownload int64
 	// Logger receives the adapter's logs (slog.Default()).
 	Logger *slog.Logger
+	// Budget, when set, shares the write limits with the other replicas
+	// of the app, so that together they stay within Slack's limits.
+	Budget Budget
 }
 
 // DefaultConfig returns a configuration with the defaults set and no tokens.
@@ -143,6 +146,7 @@ func New(cfg Config) (*Adapter, error) {
 		pacing: pacing{
 			updates: cfg.UpdatesPerMinute, appends: cfg.AppendsPerMinute, streams: cfg.StreamCallsPerMinute,
 			window: cfg.LimitWindow, workspaces: map[string]*workspace{}, channels: map[string]*channel{},
+			budget: cfg.Budget,
 		},
 		known:  make(chan struct{}),
 		people: newPeople(),

@@ -69,6 +69,9 @@ var migrations = []string{
 	);
 	CREATE TABLE kimibot_replies (id text PRIMARY KEY, thread text NOT NULL, started bigint NOT NULL, data bytea NOT NULL);
 	CREATE TABLE kimibot_leases (name text PRIMARY KEY, holder text NOT NULL, expires timestamptz NOT NULL);`,
+	// Version 2: the platform request budgets the replicas share.
+	`CREATE TABLE kimibot_budget (key text NOT NULL, at timestamptz NOT NULL);
+	CREATE INDEX kimibot_budget_key_at ON kimibot_budget (key, at);`,
 }
 
 // latestSchema is the schema version this binary writes.
