@@ -26,7 +26,7 @@ type app struct {
 	cfg    Config
 	log    *slog.Logger
 	store  appStore
-	leaser bot.Leaser
+	shared shared
 	kimi   *kimi.Client
 	tools  *tools.Registry
 	engine *bot.Engine
@@ -34,11 +34,11 @@ type app struct {
 
 // newApp opens the database and builds everything the platforms share.
 func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
-	store, leaser, err := openStore(ctx, cfg.DB, cfg.Replica, log)
+	store, sh, err := openStore(ctx, cfg.DB, cfg.Replica, log)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: store, leaser: leaser}
+	a := &app{cfg: cfg, log: log, store: store, shared: sh}
 	if err := a.build(ctx); err != nil {
 		store.Close()
 		return nil, err
@@ -64,7 +64,7 @@ func (a *app) build(ctx context.Context) error {
 	}
 	a.engine = bot.NewEngine(bot.Config{Model: client, Catalog: client, Tools: a.tools,
 		Threads: a.store, Events: a.store, Settings: a.store, Usage: a.store, Drafts: a.store,
-		Inbox: a.store, Replies: a.store, Leaser: a.leaser, LeaseTTL: a.cfg.LeaseTTL,
+		Inbox: a.store, Replies: a.store, Leaser: a.shared.leaser, LeaseTTL: a.cfg.LeaseTTL,
 		DefaultModel: model, SystemPrompt: a.cfg.SystemPrompt, BotName: a.cfg.BotName, MaxSteps: a.cfg.MaxSteps,
 		Admins: principals(a.cfg.Admins), Approvers: principals(a.cfg.Approvers), SupportRoutes: routes(a.cfg.SupportRoutes),
 		ReminderAfter: a.cfg.ReminderAfter, Logger: a.log})
@@ -225,6 +225,9 @@ func (a *app) platforms() ([]bot.Platform, *http.ServeMux, error) {
 		sc := slack.DefaultConfig()
 		sc.BotToken, sc.AppToken, sc.SigningSecret = a.cfg.SlackBotToken, a.cfg.SlackAppToken, a.cfg.SlackSigningSecret
 		sc.APIURL, sc.Footer, sc.Logger = a.cfg.SlackAPIURL, a.cfg.Footer, a.log
+		if a.shared.budgets != nil {
+			sc.Budget = a.shared.budgets
+		}
 		s, err := slack.New(sc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("set up slack: %w", err)
@@ -233,9 +236,13 @@ func (a *app) platforms() ([]bot.Platform, *http.ServeMux, error) {
 		ps = append(ps, s)
 	}
 	if a.cfg.DiscordBotToken != "" {
-		d, err := discord.New(discord.Config{Token: a.cfg.DiscordBotToken, APIURL: a.cfg.DiscordAPIURL,
+		dc := discord.Config{Token: a.cfg.DiscordBotToken, APIURL: a.cfg.DiscordAPIURL,
 			ShardID: a.cfg.DiscordShardID, ShardCount: a.cfg.DiscordShardCount, Footer: a.cfg.Footer,
-			Logger: a.log})
+			Logger: a.log}
+		if a.shared.budgets != nil {
+			dc.Budget = a.shared.budgets
+		}
+		d, err := discord.New(dc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("set up discord: %w", err)
 		}

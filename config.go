@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -212,11 +213,12 @@ type rawConfig struct {
 	DiscordBotToken     string `envconfig:"DISCORD_BOT_TOKEN"`
 	DiscordBotTokenFile string `envconfig:"DISCORD_BOT_TOKEN_FILE"`
 	DiscordAPIURL       string `envconfig:"DISCORD_API_URL" default:"https://discord.com/api/v10/"`
-	DiscordShardID      string `envconfig:"DISCORD_SHARD_ID" default:"0"`
+	DiscordShardID      string `envconfig:"DISCORD_SHARD_ID"`
 	DiscordShardCount   string `envconfig:"DISCORD_SHARD_COUNT" default:"1"`
 
 	DB            string `envconfig:"KIMIBOT_DB" default:"kimibot.db"`
 	Replica       string `envconfig:"KIMIBOT_REPLICA"`
+	Hostname      string `envconfig:"HOSTNAME"`
 	LeaseTTL      string `envconfig:"KIMIBOT_LEASE_TTL" default:"15s"`
 	HTTPAddr      string `envconfig:"KIMIBOT_HTTP_ADDR" default:"127.0.0.1:8080"`
 	Admins        string `envconfig:"KIMIBOT_ADMINS"`
@@ -489,10 +491,18 @@ func (l *loader) checkPrefix(s secret, prefix string) {
 	}
 }
 
-// loadShards reads the Discord shard settings.
+// loadShards reads the Discord shard settings. Without DISCORD_SHARD_ID,
+// a StatefulSet's pod (host name "kimibot-2") runs the shard of its
+// ordinal when there are several shards, and shard 0 otherwise.
 func (l *loader) loadShards() {
-	id, okID := l.intAtLeast("DISCORD_SHARD_ID", l.raw.DiscordShardID, 0)
+	id, okID := 0, true
+	if l.raw.DiscordShardID != "" {
+		id, okID = l.intAtLeast("DISCORD_SHARD_ID", l.raw.DiscordShardID, 0)
+	}
 	count, okCount := l.intAtLeast("DISCORD_SHARD_COUNT", l.raw.DiscordShardCount, 1)
+	if l.raw.DiscordShardID == "" {
+		id, okID = l.intAtLeast("HOSTNAME", ordinal(l.raw.Hostname, count), 0)
+	}
 	if okID && okCount && id >= count {
 		l.addf("DISCORD_SHARD_ID %d must be less than DISCORD_SHARD_COUNT %d", id, count)
 	}
@@ -615,4 +625,17 @@ func (l *loader) positiveDuration(name, value string) time.Duration {
 		l.addf("%s: %s is not above zero", name, d)
 	}
 	return d
+}
+
+// statefulOrdinal matches the ordinal at the end of a StatefulSet pod's
+// host name.
+var statefulOrdinal = regexp.MustCompile(`-(\d+)$`)
+
+// ordinal is the StatefulSet ordinal of hostname when there are several
+// shards, else "0".
+func ordinal(hostname string, shards int) string {
+	if m := statefulOrdinal.FindStringSubmatch(hostname); shards > 1 && m != nil {
+		return m[1]
+	}
+	return "0"
 }

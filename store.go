@@ -11,6 +11,8 @@ import (
 	"os"
 	"time"
 
+	"kimibot/adapters/discord"
+	"kimibot/adapters/slack"
 	"kimibot/bot"
 	"kimibot/conversation"
 	"kimibot/storage"
@@ -35,30 +37,41 @@ type appStore interface {
 }
 
 var (
-	_ appStore   = (*storage.Store)(nil)
-	_ appStore   = (*postgres.Store)(nil)
-	_ bot.Leaser = (*postgres.Leases)(nil)
+	_ appStore       = (*storage.Store)(nil)
+	_ appStore       = (*postgres.Store)(nil)
+	_ bot.Leaser     = (*postgres.Leases)(nil)
+	_ slack.Budget   = (*postgres.Budgets)(nil)
+	_ discord.Budget = (*postgres.Budgets)(nil)
 )
 
+// shared is what replicas on one PostgreSQL database share besides the
+// stores: the conversation leases and the platforms' request budgets. It
+// is empty with bbolt.
+type shared struct {
+	leaser  bot.Leaser
+	budgets *postgres.Budgets
+}
+
 // openStore opens the database db names: a postgres:// URL or a bbolt
-// file. With PostgreSQL it also returns the leases that let replicas share
-// it, taken in the name of replica (the host name when empty) and a
-// random suffix, so that a restarted replica is a new holder.
-func openStore(ctx context.Context, db, replica string, log *slog.Logger) (appStore, bot.Leaser, error) {
+// file. With PostgreSQL it also returns the leases and budgets that let
+// replicas share it; leases are taken in the name of replica (the host
+// name when empty) and a random suffix, so that a restarted replica is a
+// new holder.
+func openStore(ctx context.Context, db, replica string, log *slog.Logger) (appStore, shared, error) {
 	if !postgres.IsURL(db) {
 		s, err := storage.Open(db, storage.Options{Timeout: 2 * time.Second, Logger: log})
 		if err != nil {
-			return nil, nil, err
+			return nil, shared{}, err
 		}
-		return s, nil, nil
+		return s, shared{}, nil
 	}
 	s, err := postgres.Open(ctx, db, postgres.Options{Logger: log})
 	if err != nil {
-		return nil, nil, err
+		return nil, shared{}, err
 	}
 	holder := replicaName(replica)
 	log.Info("replica", "name", holder)
-	return s, s.Leases(holder), nil
+	return s, shared{leaser: s.Leases(holder), budgets: s.Budgets()}, nil
 }
 
 // replicaName is name (or the host name) with a random suffix.

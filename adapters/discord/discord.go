@@ -40,6 +40,9 @@ type Config struct {
 	// Footer adds a small line with model, tokens and time under answers.
 	Footer bool
 	Logger *slog.Logger
+	// Budget, when set, shares the global request limit with the other
+	// replicas of the bot.
+	Budget Budget
 }
 
 // Adapter is the Discord platform.
@@ -108,6 +111,7 @@ func New(cfg Config) (*Adapter, error) {
 	a := &Adapter{cfg: cfg, log: cfg.Logger.With("component", "discord"), apiHost: api.Host, noThreads: map[string]bool{},
 		choicesWithin: choicesWithin}
 	a.limits = newLimiter()
+	a.limits.budget = cfg.Budget
 	a.client = &http.Client{Timeout: 30 * time.Second, Transport: newTransport(http.DefaultTransport, api, a.limits)}
 	a.session = a.newSession("Bot " + token)
 	a.botID.Store("")
