@@ -64,7 +64,7 @@ func (e *Engine) resume(ctx context.Context) {
 			e.log.Error("list replies left open", "err", err)
 		}
 		for i := range open {
-			if free(open[i].Thread) {
+			if free(open[i].Thread) && e.take("reply:"+open[i].ID) {
 				e.requeue(open[i].Thread, job{interrupted: &open[i]})
 			}
 		}
@@ -75,7 +75,7 @@ func (e *Engine) resume(ctx context.Context) {
 			e.log.Error("list stored events", "err", err)
 		}
 		for _, it := range items {
-			if !free(it.Thread) {
+			if !free(it.Thread) || !e.take("item:"+it.ID) {
 				continue
 			}
 			var ev Event

@@ -167,6 +167,9 @@ type Engine struct {
 	mu        sync.Mutex
 	platforms map[string]Platform
 	started   chan struct{}
+	// taken names the stored work resume queued that is not done yet, so
+	// that a later sweep does not queue it again.
+	taken sync.Map
 }
 
 var (

@@ -153,3 +153,19 @@ func (e *Engine) leads(ctx context.Context) bool {
 	}
 	return held
 }
+
+// take marks stored work ("item:ID" or "reply:ID") as queued by resume
+// and reports whether it was not queued already.
+func (e *Engine) take(name string) bool {
+	_, queued := e.taken.LoadOrStore(name, struct{}{})
+	return !queued
+}
+
+// untake forgets that resume queued j's stored work, once j has run.
+func (e *Engine) untake(j job) {
+	if j.interrupted != nil {
+		e.taken.Delete("reply:" + j.interrupted.ID)
+	} else if j.item != "" {
+		e.taken.Delete("item:" + j.item)
+	}
+}

@@ -23,6 +23,7 @@ func refFromKey(k conversation.ThreadKey) ThreadRef {
 // removed from the inbox once handled, unless a shutdown interrupted it:
 // then the next start answers it again.
 func (e *Engine) process(ctx context.Context, key conversation.ThreadKey, j job) {
+	defer e.untake(j)
 	release, ok := e.holdThread(ctx, key)
 	if !ok {
 		return
