@@ -248,3 +248,46 @@ func TestReplicasSupportApprovalOnce(t *testing.T) {
 		t.Errorf("sent drafts = %d, want 1", len(drafts))
 	}
 }
+
+// TestReplicasRunAConversationOneAtATime sends a follow-up to another
+// replica while the first answer of the thread is still streaming: it is
+// answered after the first answer, with that answer in its history.
+func TestReplicasRunAConversationOneAtATime(t *testing.T) {
+	k := kimitest.New(t, kimitest.Options{})
+	sf := slacktest.Start(t, slacktest.Options{})
+	hold := make(chan struct{})
+	k.Enqueue(kimitest.Response{Content: "The first answer, streamed slowly.", ChunkSize: 4, Hold: hold},
+		kimitest.Response{Content: "The second answer."})
+	rs := MustReplicas(t, 3, k, sf)
+	first := slacktest.UserMessage{User: "U1", Channel: "C1", Text: "<@UKIMIBOT> first question", TS: sf.NewTS()}
+	rs.post(t, 0, "/slack/events", sf.Callback(first.Mention()).Body)
+	if err := sf.Wait(rs.ctx, func() bool { return slackShows(sf.Thread("C1", first.TS), "The first") }); err != nil {
+		close(hold)
+		t.Fatalf("no first answer: %v\n%s", err, rs.logs())
+	}
+	second := slacktest.UserMessage{User: "U1", Channel: "C1", Text: "<@UKIMIBOT> second question", TS: sf.NewTS(),
+		ThreadTS: first.TS}
+	rs.post(t, 1, "/slack/events", sf.Callback(second.Mention()).Body)
+	if err := rs.bots[1].logs.wait(rs.ctx, "conversation busy on another replica"); err != nil {
+		close(hold)
+		t.Fatalf("second question did not wait for the first answer: %v\n%s", err, rs.logs())
+	}
+	close(hold)
+	rs.waitSettled(t)
+	msgs := sf.Thread("C1", first.TS)
+	if len(msgs) != 2 || !strings.Contains(msgs[0].Shown(), "The first answer") ||
+		!strings.Contains(msgs[1].Shown(), "The second answer.") {
+		t.Fatalf("thread shows %+v, want the first answer, then the second", msgs)
+	}
+	reqs := k.ChatRequests()
+	if len(reqs) != 2 {
+		t.Fatalf("Kimi calls = %d, want 2", len(reqs))
+	}
+	var history []string
+	for _, m := range reqs[1].Messages {
+		history = append(history, m.Text())
+	}
+	if !strings.Contains(strings.Join(history, "\n"), "The first answer, streamed slowly.") {
+		t.Errorf("second turn ran without the first answer in its history: %q", history)
+	}
+}

@@ -38,13 +38,16 @@ func (e *Engine) holdThread(ctx context.Context, key conversation.ThreadKey) (re
 		return func() {}, true
 	}
 	name := threadLease(key)
-	for {
+	for waited := false; ; waited = true {
 		held, err := l.Acquire(ctx, name, e.cfg.LeaseTTL)
 		if held {
 			break
 		}
-		if err != nil && ctx.Err() == nil {
+		switch {
+		case err != nil && ctx.Err() == nil:
 			e.log.Warn("take conversation lease", "thread", key, "err", err)
+		case err == nil && !waited:
+			e.log.Debug("conversation busy on another replica, waiting for it", "thread", key)
 		}
 		select {
 		case <-ctx.Done():
