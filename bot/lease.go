@@ -54,6 +54,11 @@ func (e *Engine) holdThread(ctx context.Context, key conversation.ThreadKey) (re
 			return nil, false
 		case <-time.After(e.leaseRetry()):
 		}
+		if e.dispatch.stopping() {
+			// Shutting down: the stored work stays for the replica that
+			// holds the conversation, or for the next start.
+			return nil, false
+		}
 	}
 	renew, stop := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
@@ -171,4 +176,11 @@ func (e *Engine) untake(j job) {
 	} else if j.item != "" {
 		e.taken.Delete("item:" + j.item)
 	}
+}
+
+// stopping reports whether the dispatcher has stopped taking jobs.
+func (d *dispatcher) stopping() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.closing
 }
