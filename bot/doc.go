@@ -24,7 +24,6 @@
 //     store transaction per state change, so a reply is sent exactly
 //     once), reminds reviewers and, after a restart, finishes what was
 //     being sent. Platforms reach it through the Desk interface.
-//
 //   - Replicas (lease.go): with a Leaser, several engines share one
 //     database. A worker runs a conversation only while it holds the
 //     conversation's lease, a sweep takes over the stored events and
