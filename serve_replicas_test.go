@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"kimibot/adapters/discord/discordtest"
 	"kimibot/adapters/kimi/kimitest"
 	"kimibot/adapters/slack/slacktest"
 	"kimibot/conversation"
@@ -34,6 +36,22 @@ type replicaSet struct {
 // that a dead replica's work is taken over quickly.
 func MustReplicas(tb testing.TB, n int, k *kimitest.Server, sf *slacktest.Server, extra ...string) *replicaSet {
 	tb.Helper()
+	slackEnv := []string{"SLACK_BOT_TOKEN=" + sf.Options().BotToken, "SLACK_SIGNING_SECRET=" + signingSecret,
+		"SLACK_API_URL=" + sf.APIURL()}
+	rs := startReplicas(tb, n, k, append(slackEnv, extra...))
+	rs.sf = sf
+	tb.Cleanup(func() {
+		if v := sf.Violations(); len(v) != 0 {
+			tb.Errorf("Slack limits broken by the replicas together: %+v", v)
+		}
+	})
+	return rs
+}
+
+// startReplicas starts n replicas with env on a new PostgreSQL database;
+// replica i is named ri and runs on host kimibot-i, as a StatefulSet's pod.
+func startReplicas(tb testing.TB, n int, k *kimitest.Server, extra []string) *replicaSet {
+	tb.Helper()
 	url := pgtest.MustDatabase(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	tb.Cleanup(cancel)
@@ -43,20 +61,15 @@ func MustReplicas(tb testing.TB, n int, k *kimitest.Server, sf *slacktest.Server
 	}
 	tb.Cleanup(func() { _ = store.Close() })
 	env := append([]string{"MOONSHOT_API_KEY=test-key", "KIMI_BASE_URL=" + k.BaseURL(), "KIMIBOT_DB=" + url,
-		"KIMIBOT_HTTP_ADDR=127.0.0.1:0", "KIMIBOT_LOG_LEVEL=debug", "KIMIBOT_LEASE_TTL=1s",
-		"SLACK_BOT_TOKEN=" + sf.Options().BotToken, "SLACK_SIGNING_SECRET=" + signingSecret,
-		"SLACK_API_URL=" + sf.APIURL()}, extra...)
-	rs := &replicaSet{env: env, store: store, sf: sf, ctx: ctx}
+		"KIMIBOT_HTTP_ADDR=127.0.0.1:0", "KIMIBOT_LOG_LEVEL=debug", "KIMIBOT_LEASE_TTL=1s"}, extra...)
+	rs := &replicaSet{env: env, store: store, ctx: ctx}
 	for i := range n {
-		b := MustServe(tb, append(env, fmt.Sprintf("KIMIBOT_REPLICA=r%d", i)))
-		b.waitReady(tb)
+		b := MustServe(tb, append(env, fmt.Sprintf("KIMIBOT_REPLICA=r%d", i), fmt.Sprintf("HOSTNAME=kimibot-%d", i)))
 		rs.bots = append(rs.bots, b)
 	}
-	tb.Cleanup(func() {
-		if v := sf.Violations(); len(v) != 0 {
-			tb.Errorf("Slack limits broken by the replicas together: %+v", v)
-		}
-	})
+	for _, b := range rs.bots {
+		b.waitReady(tb)
+	}
 	return rs
 }
 
@@ -289,5 +302,76 @@ func TestReplicasRunAConversationOneAtATime(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(history, "\n"), "The first answer, streamed slowly.") {
 		t.Errorf("second turn ran without the first answer in its history: %q", history)
+	}
+}
+
+// TestReplicasShareDiscordShards runs three replicas as the pods of a
+// StatefulSet: each identifies as the shard of its ordinal, and a message
+// in a guild of each shard is answered once.
+func TestReplicasShareDiscordShards(t *testing.T) {
+	k := kimitest.New(t, kimitest.Options{})
+	df := discordtest.NewServer(t, discordtest.Options{})
+	const shards = 3
+	channels := map[int]string{}
+	for range 300 {
+		// Guild IDs are snowflakes whose shard changes with the millisecond.
+		time.Sleep(time.Millisecond)
+		g := df.AddGuild()
+		id, err := strconv.ParseUint(g, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := int((id >> 22) % shards); channels[s] == "" {
+			channels[s] = df.AddTextChannel(g, "general")
+		}
+		if len(channels) == shards {
+			break
+		}
+	}
+	if len(channels) != shards {
+		t.Fatalf("no guild on every shard: %v", channels)
+	}
+	rs := startReplicas(t, shards, k, []string{"DISCORD_BOT_TOKEN=" + df.Token(), "DISCORD_API_URL=" + df.APIURL(),
+		fmt.Sprintf("DISCORD_SHARD_COUNT=%d", shards)})
+	got := map[[2]int]bool{}
+	for _, id := range df.Identifies() {
+		if id.Shard != nil {
+			got[*id.Shard] = true
+		}
+	}
+	for s := range shards {
+		if !got[[2]int{s, shards}] {
+			t.Errorf("no replica identified as shard %d of %d: %v", s, shards, got)
+		}
+	}
+	user := df.AddUser("ada", false)
+	// The answer goes into a thread started on the question, which has
+	// the question's ID.
+	answers := map[int]string{}
+	for s, ch := range channels {
+		m := df.SendMessage(discordtest.Incoming{Channel: ch, Author: user,
+			Content: fmt.Sprintf("<@%s> hello from shard %d", df.Bot().ID, s)})
+		answers[s] = m.ID
+	}
+	waitCtx, cancel := context.WithTimeout(rs.ctx, 15*time.Second)
+	defer cancel()
+	for _, ch := range answers {
+		for !discordShows(df.BotMessages(ch), "You said") {
+			select {
+			case <-waitCtx.Done():
+				t.Fatalf("no answer in channel %s\n%s", ch, rs.logs())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	rs.waitSettled(t)
+	for s, ch := range answers {
+		msgs := df.BotMessages(ch)
+		if len(msgs) != 1 || !strings.Contains(msgs[0].Content, fmt.Sprintf("hello from shard %d", s)) {
+			t.Errorf("shard %d channel shows %+v, want one answer", s, msgs)
+		}
+	}
+	if st := df.Stats(); st.RateLimited != 0 {
+		t.Errorf("Discord answered %d requests with 429", st.RateLimited)
 	}
 }
