@@ -18,8 +18,12 @@ import (
 	"kimibot/storage/postgres/pgtest"
 )
 
-// signingSecret signs the HTTP deliveries of the replica tests.
-const signingSecret = "test-signing-secret"
+// signingSecret signs the HTTP deliveries of the replica tests, and
+// dbPassword is the database password in their KIMIBOT_DB.
+const (
+	signingSecret = "test-signing-secret"
+	dbPassword    = "pw-SECRET-7731"
+)
 
 // replicaSet is several kimibot processes sharing one PostgreSQL database
 // and the fakes, each receiving Slack's HTTP deliveries.
@@ -52,7 +56,9 @@ func MustReplicas(tb testing.TB, n int, k *kimitest.Server, sf *slacktest.Server
 // replica i is named ri and runs on host kimibot-i, as a StatefulSet's pod.
 func startReplicas(tb testing.TB, n int, k *kimitest.Server, extra []string) *replicaSet {
 	tb.Helper()
-	url := pgtest.MustDatabase(tb)
+	// The test server trusts every local connection; the password is
+	// there to show that it never reaches a log.
+	url := strings.Replace(pgtest.MustDatabase(tb), "kimibot@", "kimibot:"+dbPassword+"@", 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	tb.Cleanup(cancel)
 	store, err := postgres.Open(ctx, url, postgres.Options{})
@@ -70,6 +76,11 @@ func startReplicas(tb testing.TB, n int, k *kimitest.Server, extra []string) *re
 	for _, b := range rs.bots {
 		b.waitReady(tb)
 	}
+	tb.Cleanup(func() {
+		if strings.Contains(rs.logs(), dbPassword) {
+			tb.Errorf("the database password appears in a replica's log")
+		}
+	})
 	return rs
 }
 
