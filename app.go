@@ -20,7 +20,6 @@ import (
 	"kimibot/bot"
 	"kimibot/internal/buildinfo"
 	"kimibot/internal/metrics"
-	"kimibot/storage"
 	"kimibot/tools"
 	"kimibot/tools/mcp"
 )
@@ -29,7 +28,8 @@ import (
 type app struct {
 	cfg    Config
 	log    *slog.Logger
-	store  *storage.Store
+	store  appStore
+	shared shared
 	kimi   *kimi.Client
 	tools  *tools.Registry
 	engine *bot.Engine
@@ -40,11 +40,11 @@ type app struct {
 
 // newApp opens the database and builds everything the platforms share.
 func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
-	store, err := storage.Open(cfg.DB, storage.Options{Timeout: 2 * time.Second, Logger: log})
+	store, sh, err := openStore(ctx, cfg.DB, cfg.Replica, log)
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: store,
+	a := &app{cfg: cfg, log: log, store: store, shared: sh,
 		metrics: metrics.New(metrics.Options{Build: buildinfo.Read(), Drafts: store})}
 	if err := a.build(ctx); err != nil {
 		store.Close()
@@ -78,7 +78,7 @@ func (a *app) build(ctx context.Context) error {
 	}
 	a.engine = bot.NewEngine(a.kimiFeatures(bot.Config{Model: client, Catalog: client, Tools: a.tools,
 		Threads: a.store, Events: a.store, Settings: a.store, Usage: a.store, Drafts: a.store,
-		Inbox: a.store, Replies: a.store,
+		Inbox: a.store, Replies: a.store, Leaser: a.shared.leaser, LeaseTTL: a.cfg.LeaseTTL,
 		DefaultModel: model, SystemPrompt: a.cfg.SystemPrompt, BotName: a.cfg.BotName, MaxSteps: a.cfg.MaxSteps,
 		Admins: principals(a.cfg.Admins), Approvers: principals(a.cfg.Approvers), SupportRoutes: routes(a.cfg.SupportRoutes),
 		ReminderAfter: a.cfg.ReminderAfter, ShutdownGrace: a.cfg.ShutdownGrace, Logger: a.log, Observer: a.metrics}))
@@ -257,6 +257,9 @@ func (a *app) platforms() ([]bot.Platform, *http.ServeMux, error) {
 		sc.BotToken, sc.AppToken, sc.SigningSecret = a.cfg.SlackBotToken, a.cfg.SlackAppToken, a.cfg.SlackSigningSecret
 		sc.APIURL, sc.Footer, sc.Logger = a.cfg.SlackAPIURL, a.cfg.Footer, a.log
 		sc.Requests = a.metrics.Requests("slack")
+		if a.shared.budgets != nil {
+			sc.Budget = a.shared.budgets
+		}
 		s, err := slack.New(sc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("set up slack: %w", err)
@@ -265,9 +268,13 @@ func (a *app) platforms() ([]bot.Platform, *http.ServeMux, error) {
 		ps = append(ps, s)
 	}
 	if a.cfg.DiscordBotToken != "" {
-		d, err := discord.New(discord.Config{Token: a.cfg.DiscordBotToken, APIURL: a.cfg.DiscordAPIURL,
+		dc := discord.Config{Token: a.cfg.DiscordBotToken, APIURL: a.cfg.DiscordAPIURL,
 			ShardID: a.cfg.DiscordShardID, ShardCount: a.cfg.DiscordShardCount, Footer: a.cfg.Footer,
-			Logger: a.log, Requests: a.metrics.Requests("discord")})
+			Logger: a.log, Requests: a.metrics.Requests("discord")}
+		if a.shared.budgets != nil {
+			dc.Budget = a.shared.budgets
+		}
+		d, err := discord.New(dc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("set up discord: %w", err)
 		}

@@ -6,10 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"time"
-
-	"kimibot/storage"
 )
 
 // runAudit writes the support desk's audit trail as JSON lines:
@@ -21,7 +20,7 @@ import (
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	db := fs.String("db", envOr("KIMIBOT_DB", "kimibot.db"), "bbolt database file")
+	db := fs.String("db", envOr("KIMIBOT_DB", "kimibot.db"), "bbolt database file or postgres:// URL")
 	since := fs.String("since", "", "first moment to export: RFC 3339 time, a date (2006-01-02) or a duration back from now (24h)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -31,7 +30,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "kimibot audit: %v\n", err)
 		return 2
 	}
-	store, err := storage.Open(*db, storage.Options{Timeout: 2 * time.Second})
+	store, _, err := openStore(ctx, *db, "audit", slog.New(slog.DiscardHandler))
 	if err != nil {
 		fmt.Fprintf(stderr, "kimibot audit: %v\n", err)
 		return 1

@@ -49,6 +49,11 @@ func socketPath(db string) string { return db + ".sock" }
 // stop is called, which removes it. Only the file's owner may connect
 // (mode 0600).
 func (a *app) serveBackups(ctx context.Context) (stop func(), err error) {
+	store, ok := a.store.(*storage.Store)
+	if !ok {
+		// PostgreSQL is backed up with its own tools (pg_dump).
+		return func() {}, nil
+	}
 	path := socketPath(a.cfg.DB)
 	// This process holds the database lock, so a socket file left behind
 	// by a killed bot is stale.
@@ -68,7 +73,7 @@ func (a *app) serveBackups(ctx context.Context) (stop func(), err error) {
 			if err != nil {
 				return
 			}
-			go serveSocket(ctx, a.store, conn, log)
+			go serveSocket(ctx, store, conn, log)
 		}
 	}()
 	log.Info("serving backups", "socket", path)

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -85,8 +86,16 @@ type Config struct {
 	// DiscordShardCount is the total number of gateway shards.
 	DiscordShardCount int
 
-	// DB is the bbolt database file.
+	// DB is the bbolt database file, or a postgres:// URL for a database
+	// that several replicas share.
 	DB string
+	// Replica names this process among the replicas sharing a PostgreSQL
+	// database; the host name when empty.
+	Replica string
+	// LeaseTTL is how long a replica's claim on a conversation lasts
+	// without renewal (PostgreSQL only): a dead replica's conversations are
+	// taken over this long after it stopped.
+	LeaseTTL time.Duration
 	// HTTPAddr is the listen address for health, readiness, metrics and Slack HTTP endpoints.
 	HTTPAddr string
 
@@ -222,10 +231,13 @@ type rawConfig struct {
 	DiscordBotToken     string `envconfig:"DISCORD_BOT_TOKEN"`
 	DiscordBotTokenFile string `envconfig:"DISCORD_BOT_TOKEN_FILE"`
 	DiscordAPIURL       string `envconfig:"DISCORD_API_URL" default:"https://discord.com/api/v10/"`
-	DiscordShardID      string `envconfig:"DISCORD_SHARD_ID" default:"0"`
+	DiscordShardID      string `envconfig:"DISCORD_SHARD_ID"`
 	DiscordShardCount   string `envconfig:"DISCORD_SHARD_COUNT" default:"1"`
 
 	DB            string `envconfig:"KIMIBOT_DB" default:"kimibot.db"`
+	Replica       string `envconfig:"KIMIBOT_REPLICA"`
+	Hostname      string `envconfig:"HOSTNAME"`
+	LeaseTTL      string `envconfig:"KIMIBOT_LEASE_TTL" default:"15s"`
 	HTTPAddr      string `envconfig:"KIMIBOT_HTTP_ADDR" default:"127.0.0.1:8080"`
 	Admins        string `envconfig:"KIMIBOT_ADMINS"`
 	Approvers     string `envconfig:"KIMIBOT_APPROVERS"`
@@ -519,10 +531,18 @@ func (l *loader) checkPrefix(s secret, prefix string) {
 	}
 }
 
-// loadShards reads the Discord shard settings.
+// loadShards reads the Discord shard settings. Without DISCORD_SHARD_ID,
+// a StatefulSet's pod (host name "kimibot-2") runs the shard of its
+// ordinal when there are several shards, and shard 0 otherwise.
 func (l *loader) loadShards() {
-	id, okID := l.intAtLeast("DISCORD_SHARD_ID", l.raw.DiscordShardID, 0)
+	id, okID := 0, true
+	if l.raw.DiscordShardID != "" {
+		id, okID = l.intAtLeast("DISCORD_SHARD_ID", l.raw.DiscordShardID, 0)
+	}
 	count, okCount := l.intAtLeast("DISCORD_SHARD_COUNT", l.raw.DiscordShardCount, 1)
+	if l.raw.DiscordShardID == "" {
+		id, okID = l.intAtLeast("HOSTNAME", ordinal(l.raw.Hostname, count), 0)
+	}
 	if okID && okCount && id >= count {
 		l.addf("DISCORD_SHARD_ID %d must be less than DISCORD_SHARD_COUNT %d", id, count)
 	}
@@ -600,6 +620,8 @@ func (l *loader) loadBehaviour() {
 	l.cfg.OpenRouterFallbacks = splitList(r.OpenRouterFallbacks)
 	l.cfg.MaxSteps, _ = l.intAtLeast("KIMIBOT_MAX_STEPS", r.MaxSteps, 1)
 	l.cfg.ReminderAfter = l.positiveDuration("KIMIBOT_REMINDER_AFTER", r.ReminderAfter)
+	l.cfg.Replica = r.Replica
+	l.cfg.LeaseTTL = l.positiveDuration("KIMIBOT_LEASE_TTL", r.LeaseTTL)
 }
 
 // loadLimits reads the Kimi admission limits, the model timeouts and the
@@ -659,4 +681,17 @@ func (l *loader) positiveDuration(name, value string) time.Duration {
 		l.addf("%s: %s is not above zero", name, d)
 	}
 	return d
+}
+
+// statefulOrdinal matches the ordinal at the end of a StatefulSet pod's
+// host name.
+var statefulOrdinal = regexp.MustCompile(`-(\d+)$`)
+
+// ordinal is the StatefulSet ordinal of hostname when there are several
+// shards, else "0".
+func ordinal(hostname string, shards int) string {
+	if m := statefulOrdinal.FindStringSubmatch(hostname); shards > 1 && m != nil {
+		return m[1]
+	}
+	return "0"
 }

@@ -49,7 +49,9 @@ func (c Config) behaviourAttr() slog.Attr {
 		prompt = fmt.Sprintf("custom (%d chars)", len(c.SystemPrompt))
 	}
 	return slog.Group("bot",
-		"db", c.DB,
+		"db", redactURL(c.DB),
+		"replica", c.Replica,
+		"lease_ttl", c.LeaseTTL,
 		"http_addr", c.HTTPAddr,
 		"admins", joinStrings(c.Admins),
 		"approvers", joinStrings(c.Approvers),

@@ -76,6 +76,7 @@ func defaultConfig() Config {
 		ReminderAfter:     30 * time.Minute,
 		ShutdownGrace:     20 * time.Second,
 		Kimi:              defaultKimiConfig(),
+		LeaseTTL:          15 * time.Second,
 	}
 }
 
@@ -154,6 +155,19 @@ func TestLoadConfigOK(t *testing.T) {
 			c.DiscordAPIURL, c.SlackAPIURL = "http://127.0.0.1:9999/api/v10/", "http://127.0.0.1:8888/api/"
 			c.DiscordShardID, c.DiscordShardCount = 1, 2
 		}},
+		{"DiscordShardFromStatefulSetOrdinal", ModeServe, with(moonshot, map[string]string{
+			"DISCORD_BOT_TOKEN_FILE": "testdata/config/discord_token.txt",
+			"DISCORD_SHARD_COUNT":    "3",
+			"HOSTNAME":               "kimibot-2",
+			"KIMIBOT_DB":             "postgres://kimibot:pw@db:5432/kimibot",
+			"KIMIBOT_REPLICA":        "pod-a",
+			"KIMIBOT_LEASE_TTL":      "30s",
+		}), func(c *Config) {
+			c.DiscordBotToken = "discord-FILE-8e5f"
+			c.DiscordShardID, c.DiscordShardCount = 2, 3
+			c.DB, c.Replica, c.LeaseTTL = "postgres://kimibot:pw@db:5432/kimibot", "pod-a", 30*time.Second
+		}},
+		{"OneShardIgnoresHostname", ModeChat, with(moonshot, map[string]string{"HOSTNAME": "kimibot-2"}), func(c *Config) {}},
 		{"AccessLists", ModeChat, with(moonshot, map[string]string{
 			"KIMIBOT_ADMINS":         "slack:U123, discord:42,,slack:U123",
 			"KIMIBOT_APPROVERS":      "slack:W1,Slack:S2,discord:3,discord:role:4",
@@ -541,7 +555,7 @@ func TestConfigVarNames(t *testing.T) {
 		"ORDERS_API_URL", "ORDERS_API_TOKEN", "ORDERS_API_TOKEN_FILE", "ORDERS_FILE",
 		"KIMIBOT_SYSTEM_PROMPT", "KIMIBOT_BOT_NAME", "KIMIBOT_FOOTER", "KIMIBOT_LOG_LEVEL", "KIMIBOT_LOG_FORMAT",
 		"KIMIBOT_TOOLS_APPROVAL", "OPENROUTER_PROVIDER", "OPENROUTER_FALLBACK_MODELS",
-		"KIMIBOT_MAX_STEPS", "KIMIBOT_REMINDER_AFTER", "KIMIBOT_SHUTDOWN_GRACE",
+		"KIMIBOT_MAX_STEPS", "KIMIBOT_REMINDER_AFTER", "KIMIBOT_SHUTDOWN_GRACE", "KIMIBOT_REPLICA", "KIMIBOT_LEASE_TTL", "HOSTNAME",
 		"KIMI_MAX_CONCURRENCY", "KIMI_RPM", "KIMI_TPM", "KIMI_FIRST_TOKEN_TIMEOUT", "KIMI_IDLE_TIMEOUT",
 		"KIMI_THINKING", "KIMI_MAX_TOKENS", "KIMI_TEMPERATURE", "OPENROUTER_REASONING_EFFORT", "OPENROUTER_REFERER",
 		"OPENROUTER_TITLE", "KIMIBOT_WEB_SEARCH", "KIMIBOT_PRICES", "KIMIBOT_MCP_SERVERS", "KIMIBOT_MAX_FILE_MB",

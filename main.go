@@ -8,6 +8,7 @@
 //	kimibot backup   write a consistent copy of the database, also while the bot runs
 //	kimibot check    check the configuration against the live services
 //	kimibot version  print the version
+//	kimibot migrate-store  copy a bbolt database into PostgreSQL
 //	kimibot help     show this help
 package main
 
@@ -36,6 +37,8 @@ Usage:
                      write a consistent copy of the database to FILE, also while the bot runs
   kimibot check      check the configuration against the live services; exit 1 when a check fails
   kimibot version    print the version (also --version)
+  kimibot migrate-store --from kimibot.db --to postgres://…
+                     copy a bbolt database into an empty PostgreSQL database (stop the bot first)
   kimibot help       show this help
 
 Configuration comes from environment variables; see README.md.
@@ -69,6 +72,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "version", "-version", "--version":
 		fmt.Fprintln(stdout, buildinfo.Read())
 		return 0
+	case "migrate-store":
+		return runMigrateStore(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -9,19 +9,21 @@ import (
 	"testing"
 
 	"kimibot/adapters/kimi/kimitest"
+	"kimibot/storage/postgres/pgtest"
 	"kimibot/tools/mcp/mcptest"
 )
 
 // TestMain lets tests run the real program: a child started with
 // KIMIBOT_RUN_MAIN=1 runs main instead of the tests, and one started with
-// mcptest.EnvServe=1 is an MCP server on stdio.
+// mcptest.EnvServe=1 is an MCP server on stdio. Tests that need
+// PostgreSQL share one server, stopped at the end.
 func TestMain(m *testing.M) {
 	mcptest.ServeIfAsked()
 	if os.Getenv("KIMIBOT_RUN_MAIN") == "1" {
 		main()
 		return
 	}
-	os.Exit(m.Run())
+	os.Exit(pgtest.Main(m))
 }
 
 // configPrefixes are the environment variables that configure kimibot.

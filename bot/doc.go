@@ -38,6 +38,11 @@
 //     store transaction per state change, so a reply is sent exactly
 //     once), reminds reviewers and, after a restart, finishes what was
 //     being sent. Platforms reach it through the Desk interface.
+//   - Replicas (lease.go): with a Leaser, several engines share one
+//     database. A worker runs a conversation only while it holds the
+//     conversation's lease, a sweep takes over the stored events and
+//     half-written replies of conversations nobody holds (a replica died),
+//     and reminders come from the holder of the desk lease.
 //
 // Platforms get a Host when the engine runs them: Events for inbound
 // events, and Commands and Desk, passed explicitly, for slash commands and

@@ -64,15 +64,18 @@ func itemID(ev Event) string {
 
 // resume queues what a previous run left: replies a crash left
 // half-written first, then every stored event not yet handled, in arrival
-// order.
-func (in *inbox) resume(ctx context.Context) {
+// order. free says which conversations it may take: with several
+// replicas, those no replica holds.
+func (in *inbox) resume(ctx context.Context, free func(conversation.ThreadKey) bool) {
 	if in.replies != nil {
 		open, err := in.replies.OpenReplies(ctx)
 		if err != nil {
 			in.e.log.Error("list replies left open", "err", err)
 		}
 		for i := range open {
-			in.requeue(open[i].Thread, job{interrupted: &open[i]})
+			if free(open[i].Thread) && in.e.leases.take("reply:"+open[i].ID) {
+				in.requeue(open[i].Thread, job{interrupted: &open[i]})
+			}
 		}
 	}
 	if in.items != nil {
@@ -81,6 +84,9 @@ func (in *inbox) resume(ctx context.Context) {
 			in.e.log.Error("list stored events", "err", err)
 		}
 		for _, it := range items {
+			if !free(it.Thread) || !in.e.leases.take("item:"+it.ID) {
+				continue
+			}
 			var ev Event
 			if err := json.Unmarshal(it.Payload, &ev); err != nil {
 				in.e.log.Error("decode stored event, dropping it", "item", it.ID, "err", err)

@@ -102,6 +102,13 @@ type Config struct {
 	// Tokens counts input tokens exactly before a summary is made, so that
 	// the local estimate's error does not cost a summary call; optional.
 	Tokens TokenCounter
+
+	// Leaser lets several replicas share the stores: each conversation is
+	// run by one replica at a time; optional (one process without it).
+	Leaser Leaser
+	// LeaseTTL is how long a conversation's lease lasts without renewal;
+	// default 15s.
+	LeaseTTL time.Duration
 }
 
 // PrincipalKind tells what a Principal's ID names.
@@ -165,6 +172,9 @@ func (c *Config) setDefaults() {
 	if c.Observer == nil {
 		c.Observer = nopObserver{}
 	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 15 * time.Second
+	}
 	if c.StillWorkingAfter <= 0 {
 		c.StillWorkingAfter = 5 * time.Second
 	}
@@ -185,6 +195,7 @@ type Engine struct {
 	est      *conversation.Estimator
 	dispatch *dispatcher
 	inbox    *inbox
+	leases   *leases
 	desk     *desk
 
 	mu        sync.Mutex
@@ -211,6 +222,7 @@ func NewEngine(cfg Config) *Engine {
 	e.dispatch = newDispatcher(cfg.QueueSize, cfg.IdleTimeout, e.process)
 	e.dispatch.obs, e.dispatch.now = cfg.Observer, cfg.Now
 	e.inbox = &inbox{e: e, items: cfg.Inbox, replies: cfg.Replies}
+	e.leases = &leases{e: e, l: cfg.Leaser, ttl: cfg.LeaseTTL}
 	e.desk = newDesk(e)
 	return e
 }
@@ -246,12 +258,12 @@ func (e *Engine) Run(ctx context.Context, ps ...Platform) error {
 	for _, p := range ps {
 		e.Register(p)
 	}
-	e.inbox.resume(work)
-	e.desk.reconcile(work)
+	e.resume(work)
 	close(e.started)
 	intake, cancel := context.WithCancel(ctx)
 	defer cancel()
 	e.dispatch.goTracked(func() { e.desk.supervise(intake, e.cfg.ReminderEvery) })
+	e.dispatch.goTracked(func() { e.leases.adopt(intake) })
 	first := e.runPlatforms(intake, cancel, ps)
 	if first == nil && ctx.Err() == nil {
 		// Platforms ended on their own (end of input): let queued turns finish.

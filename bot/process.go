@@ -23,8 +23,16 @@ func refFromKey(k conversation.ThreadKey) ThreadRef {
 // removed from the inbox once handled, unless a shutdown interrupted it:
 // then the next start answers it again.
 func (e *Engine) process(ctx context.Context, key conversation.ThreadKey, j job) {
+	defer e.leases.untake(j)
+	release, ok := e.leases.holdThread(ctx, key)
+	if !ok {
+		return
+	}
+	defer release()
 	if j.interrupted != nil {
-		e.inbox.finishInterrupted(ctx, *j.interrupted)
+		if e.leases.stillOpen(ctx, *j.interrupted) {
+			e.inbox.finishInterrupted(ctx, *j.interrupted)
+		}
 		return
 	}
 	if !e.inbox.begin(ctx, key, j) {

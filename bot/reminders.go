@@ -9,9 +9,10 @@ import (
 	"kimibot/conversation"
 )
 
-// reconcile finishes drafts left in "sending" by a crash: a reply that
+// reconcile finishes drafts left in "sending" by a crash, of the
+// conversations free reports as not held by another replica: a reply that
 // was posted is found and recorded, one that was not is posted once.
-func (k *desk) reconcile(ctx context.Context) {
+func (k *desk) reconcile(ctx context.Context, free func(conversation.ThreadKey) bool) {
 	if k.drafts == nil {
 		return
 	}
@@ -21,6 +22,9 @@ func (k *desk) reconcile(ctx context.Context) {
 		return
 	}
 	for _, d := range drafts {
+		if !free(d.Thread) {
+			continue
+		}
 		var err error
 		if d.Kind == conversation.DraftTool {
 			err = k.e.dispatch.enqueue(d.Thread, job{ev: Event{Kind: EventAction, Thread: refFromKey(d.Thread),
@@ -85,7 +89,9 @@ func (k *desk) supervise(ctx context.Context, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		k.remind(ctx)
+		if k.e.leases.leads(ctx) {
+			k.remind(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return

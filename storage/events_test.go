@@ -9,43 +9,6 @@ import (
 	"kimibot/storage/storagetest"
 )
 
-func TestMarkProcessed(t *testing.T) {
-	t0 := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	type mark struct {
-		at      time.Duration // after t0
-		ids     []string
-		wantDup bool
-	}
-	tests := []struct {
-		name  string
-		marks []mark
-	}{
-		{"New", []mark{{0, []string{"Ev1"}, false}}},
-		{"Duplicate", []mark{{0, []string{"Ev1"}, false}, {time.Minute, []string{"Ev1"}, true}}},
-		{"AtTTL", []mark{{0, []string{"Ev1"}, false}, {time.Hour, []string{"Ev1"}, true}}},
-		{"AfterTTL", []mark{{0, []string{"Ev1"}, false}, {time.Hour + time.Nanosecond, []string{"Ev1"}, false}}},
-		{"RenewedAfterTTL", []mark{{0, []string{"Ev1"}, false}, {2 * time.Hour, []string{"Ev1"}, false}, {150 * time.Minute, []string{"Ev1"}, true}}},
-		{"FirstTimeKept", []mark{{0, []string{"Ev1"}, false}, {50 * time.Minute, []string{"Ev1"}, true}, {70 * time.Minute, []string{"Ev1"}, false}}},
-		{"AnyOfSeveral", []mark{{0, []string{"C1/100.1"}, false}, {time.Second, []string{"Ev2", "C1/100.1"}, true}, {2 * time.Second, []string{"Ev2"}, true}}},
-		{"RepeatedInOneCall", []mark{{0, []string{"Ev1", "Ev1"}, false}, {time.Second, []string{"Ev1"}, true}}},
-		{"EmptyIgnored", []mark{{0, []string{""}, false}, {time.Second, []string{""}, false}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := storagetest.MustOpenAt(t, tempDB(t), storage.Options{NoSync: true, EventTTL: time.Hour})
-			for i, m := range tt.marks {
-				dup, err := s.MarkProcessed(context.Background(), t0.Add(m.at), m.ids...)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if dup != m.wantDup {
-					t.Errorf("mark %d %v at +%v: dup = %t, want %t", i, m.ids, m.at, dup, m.wantDup)
-				}
-			}
-		})
-	}
-}
-
 func TestMarkProcessed_DefaultTTLAndClock(t *testing.T) {
 	now, advance := fixedClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	s := storagetest.MustOpenAt(t, tempDB(t), storage.Options{NoSync: true, Now: now})

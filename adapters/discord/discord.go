@@ -42,6 +42,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Requests counts REST requests by route; optional.
 	Requests RequestObserver
+	// Budget, when set, shares the global request limit with the other
+	// replicas of the bot.
+	Budget Budget
 }
 
 // Adapter is the Discord platform.
@@ -110,6 +113,7 @@ func New(cfg Config) (*Adapter, error) {
 	a := &Adapter{cfg: cfg, log: cfg.Logger.With("component", "discord"), apiHost: api.Host, noThreads: map[string]bool{},
 		choicesWithin: choicesWithin}
 	a.limits = newLimiter()
+	a.limits.budget = cfg.Budget
 	a.client = &http.Client{Timeout: 30 * time.Second,
 		Transport: newTransport(countRequests(http.DefaultTransport, api.Host, cfg.Requests), api, a.limits)}
 	a.session = a.newSession("Bot " + token)

@@ -80,6 +80,8 @@ type limiter struct {
 	// waiting counts the requests of each priority waiting for the global
 	// budget; lower priorities leave that many slots to them.
 	waiting [numPrio]int
+	// budget, when set, is the global budget shared with other replicas.
+	budget Budget
 }
 
 // bucket is what the adapter knows of one Discord rate-limit bucket.
@@ -154,7 +156,15 @@ func (l *limiter) acquire(ctx context.Context, route, major string, p pace) (rel
 		d := l.delayLocked(b, route, p, &waitingAt)
 		l.mu.Unlock()
 		if d <= 0 {
-			return l.releaser(b, !isWebhookRoute(route)), nil
+			release := l.releaser(b, !isWebhookRoute(route))
+			if isWebhookRoute(route) {
+				return release, nil
+			}
+			if err := l.takeShared(ctx); err != nil {
+				release()
+				return nil, err
+			}
+			return release, nil
 		}
 		if hurry, err = wait(ctx, d, hurry); err != nil {
 			l.mu.Lock()
@@ -213,9 +223,24 @@ func (l *limiter) releaser(b *bucket, global bool) func() {
 	}
 }
 
-// try takes a slot only if no waiting is needed, for requests that are
-// worth sending only now (typing indicators).
+// try takes a slot only if no waiting is needed, locally and in the
+// shared budget, for requests that are worth sending only now (typing
+// indicators).
 func (l *limiter) try(route, major string) (release func(), ok bool) {
+	release, ok = l.tryLocal(route, major)
+	if !ok || l.budget == nil {
+		return release, ok
+	}
+	wait, err := l.budget.Take(context.Background(), globalKey, globalLimit, globalWindow+globalWindow/50)
+	if err == nil && wait > 0 {
+		release()
+		return nil, false
+	}
+	return release, true
+}
+
+// tryLocal is try without the shared budget.
+func (l *limiter) tryLocal(route, major string) (release func(), ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucketLocked(route, major)

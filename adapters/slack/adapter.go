@@ -56,6 +56,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Requests counts Web API requests by method; optional.
 	Requests RequestObserver
+	// Budget, when set, shares the write limits with the other replicas
+	// of the app, so that together they stay within Slack's limits.
+	Budget Budget
 }
 
 // DefaultConfig returns a configuration with the defaults set and no tokens.
@@ -145,6 +148,7 @@ func New(cfg Config) (*Adapter, error) {
 		pacing: pacing{
 			updates: cfg.UpdatesPerMinute, appends: cfg.AppendsPerMinute, streams: cfg.StreamCallsPerMinute,
 			window: cfg.LimitWindow, workspaces: map[string]*workspace{}, channels: map[string]*channel{},
+			budget: cfg.Budget,
 		},
 		known:  make(chan struct{}),
 		people: newPeople(),

@@ -12,6 +12,8 @@ import (
 // all after a 429 until the retry time.
 type pacer struct {
 	lim *rate.Limiter
+	// shared, when set, is the budget this pacer shares with other replicas.
+	shared *sharedBudget
 
 	mu    sync.Mutex
 	until time.Time
@@ -63,7 +65,7 @@ func (p *pacer) waitUnless(ctx context.Context, stop *stopper) (bool, error) {
 		}
 		// A 429 may have arrived while waiting for the slot.
 		if p.pauseLeft() <= 0 {
-			return true, nil
+			return p.shared.take(ctx, stop)
 		}
 	}
 }
@@ -123,7 +125,8 @@ func (p *pacer) waitReserved(ctx context.Context, res *rate.Reservation) error {
 			return err
 		}
 	}
-	return nil
+	_, err := p.shared.take(ctx, nil)
+	return err
 }
 
 // pause holds every call until d from now.
@@ -248,6 +251,8 @@ func (c *channel) refuseStatus() {
 type pacing struct {
 	updates, appends, streams int
 	window                    time.Duration
+	// budget, when set, is shared with the other replicas of the app.
+	budget Budget
 
 	mu         sync.Mutex
 	workspaces map[string]*workspace
@@ -263,6 +268,7 @@ func (p *pacing) workspace(team string) *workspace {
 			start: newBurstPacer(p.streams, p.window, streamBurst), stop: newBurstPacer(p.streams, p.window, streamBurst),
 			status: newPacer(0, 0), interact: newPacer(100, p.window), lookup: newPacer(100, p.window),
 			groups: newPacer(20, p.window), history: newPacer(50, p.window)}
+		p.shareWorkspace(team, w)
 		p.workspaces[team] = w
 	}
 	return w
@@ -274,7 +280,20 @@ func (p *pacing) channel(id string) *channel {
 	c := p.channels[id]
 	if c == nil {
 		c = &channel{post: newIntervalPacer(p.window/60, 3)}
+		// Three posts in any three seconds stays within Slack's one a
+		// second with bursts, however the replicas' posts interleave.
+		c.post.share(p.budget, "slack:post:"+id, 5, 3*p.window/60)
 		p.channels[id] = c
 	}
 	return c
+}
+
+// shareWorkspace makes the write pacers of workspace team take their calls
+// from the budget shared with the other replicas.
+func (p *pacing) shareWorkspace(team string, w *workspace) {
+	key := "slack:" + team + ":"
+	w.update.share(p.budget, key+"chat.update", p.updates, p.window)
+	w.append.share(p.budget, key+"chat.appendStream", p.appends, p.window)
+	w.start.share(p.budget, key+"chat.startStream", p.streams, p.window)
+	w.stop.share(p.budget, key+"chat.stopStream", p.streams, p.window)
 }
