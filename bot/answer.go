@@ -25,7 +25,7 @@ func (direct) open(ctx context.Context, t *turn) error {
 	if err != nil {
 		return fmt.Errorf("open reply: %w", err)
 	}
-	t.reply = t.e.observeReply(t, r)
+	t.reply = t.e.meter.observeReply(t, r)
 	return nil
 }
 

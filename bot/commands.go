@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 
@@ -29,9 +30,14 @@ type CommandReply struct {
 	Public bool
 }
 
+// commander answers slash commands: the engine's Commands.
+type commander struct{ e *Engine }
+
+var _ Commands = (*commander)(nil)
+
 // Command runs a slash command and returns its answer. It never fails:
 // problems are explained in the reply.
-func (e *Engine) Command(ctx context.Context, c Command) CommandReply {
+func (cm *commander) Command(ctx context.Context, c Command) CommandReply {
 	if c.Name == "" {
 		c.Name = "help"
 	}
@@ -39,7 +45,7 @@ func (e *Engine) Command(ctx context.Context, c Command) CommandReply {
 	if !ok {
 		return CommandReply{Text: fmt.Sprintf("Unknown command `%s`.\n\n%s", c.Name, HelpText())}
 	}
-	return spec.run(e, ctx, c)
+	return spec.run(cm, ctx, c)
 }
 
 // IsAdmin reports whether u may change channel settings.
@@ -89,7 +95,8 @@ func (e *Engine) inGroup(ctx context.Context, platform, group, user string) bool
 	return in
 }
 
-func (e *Engine) cmdModel(ctx context.Context, c Command) CommandReply {
+func (cm *commander) cmdModel(ctx context.Context, c Command) CommandReply {
+	e := cm.e
 	if len(c.Args) == 0 {
 		model, src := e.ResolveModel(ctx, c.Thread, c.User.ID)
 		return CommandReply{Text: fmt.Sprintf("Model here: `%s` (%s).", model, sourceText(src))}
@@ -106,7 +113,7 @@ func (e *Engine) cmdModel(ctx context.Context, c Command) CommandReply {
 			return CommandReply{Text: fmt.Sprintf("Unknown scope `%s`: use `me`, `thread` or `channel`.", c.Args[1])}
 		}
 	}
-	return e.setModel(ctx, c, id, kind)
+	return cm.setModel(ctx, c, id, kind)
 }
 
 func sourceText(s ModelSource) string {
@@ -122,18 +129,19 @@ func sourceText(s ModelSource) string {
 }
 
 // setModel validates and stores a model choice for one scope.
-func (e *Engine) setModel(ctx context.Context, c Command, id string, kind conversation.ScopeKind) CommandReply {
-	scope, deny := e.scopeFor(ctx, c, kind)
+func (cm *commander) setModel(ctx context.Context, c Command, id string, kind conversation.ScopeKind) CommandReply {
+	e := cm.e
+	scope, deny := cm.scopeFor(ctx, c, kind)
 	if deny != "" {
 		return CommandReply{Text: deny}
 	}
 	if strings.EqualFold(id, "default") || strings.EqualFold(id, "reset") {
 		id = ""
-	} else if reply, ok := e.checkModel(ctx, c, id, kind); !ok {
+	} else if reply, ok := cm.checkModel(ctx, c, id, kind); !ok {
 		return reply
 	}
 	if err := e.cfg.Settings.SetSetting(ctx, scope, SettingModel, id); err != nil {
-		return e.commandFailed("store model choice", err)
+		return commandFailed(e.log, "store model choice", err)
 	}
 	where := map[conversation.ScopeKind]string{conversation.ScopeUser: "for your messages",
 		conversation.ScopeThread: "for this conversation", conversation.ScopeChannel: "as this channel's default"}[kind]
@@ -144,7 +152,8 @@ func (e *Engine) setModel(ctx context.Context, c Command, id string, kind conver
 }
 
 // scopeFor returns the settings scope of kind for c, or why it is refused.
-func (e *Engine) scopeFor(ctx context.Context, c Command, kind conversation.ScopeKind) (conversation.Scope, string) {
+func (cm *commander) scopeFor(ctx context.Context, c Command, kind conversation.ScopeKind) (conversation.Scope, string) {
+	e := cm.e
 	p := c.Thread.Platform
 	switch kind {
 	case conversation.ScopeChannel:
@@ -160,13 +169,14 @@ func (e *Engine) scopeFor(ctx context.Context, c Command, kind conversation.Scop
 
 // checkModel refuses unknown models (with the closest matches) and
 // text-only models for a conversation that holds images.
-func (e *Engine) checkModel(ctx context.Context, c Command, id string, kind conversation.ScopeKind) (CommandReply, bool) {
+func (cm *commander) checkModel(ctx context.Context, c Command, id string, kind conversation.ScopeKind) (CommandReply, bool) {
+	e := cm.e
 	if e.cfg.Catalog == nil {
 		return CommandReply{}, true
 	}
 	list, err := e.cfg.Catalog.Models(ctx)
 	if err != nil {
-		return e.commandFailed("list models", err), false
+		return commandFailed(e.log, "list models", err), false
 	}
 	var info *ModelInfo
 	ids := make([]string, 0, len(list))
@@ -183,14 +193,15 @@ func (e *Engine) checkModel(ctx context.Context, c Command, id string, kind conv
 		return CommandReply{Text: fmt.Sprintf("There is no model `%s`. Closest: %s. See `models` for the full list.",
 			id, codeList(closest(id, ids, 3)))}, false
 	}
-	if !info.Vision && kind == conversation.ScopeThread && e.threadHasImages(ctx, c.Thread.Key()) {
+	if !info.Vision && kind == conversation.ScopeThread && cm.threadHasImages(ctx, c.Thread.Key()) {
 		return CommandReply{Text: fmt.Sprintf("This conversation holds images and `%s` cannot see images. "+
 			"Pick a vision model (see `models`) or start a new conversation with `new`.", id)}, false
 	}
 	return CommandReply{}, true
 }
 
-func (e *Engine) threadHasImages(ctx context.Context, key conversation.ThreadKey) bool {
+func (cm *commander) threadHasImages(ctx context.Context, key conversation.ThreadKey) bool {
+	e := cm.e
 	msgs, err := e.cfg.Threads.Messages(ctx, key)
 	if err != nil {
 		return false
@@ -254,13 +265,14 @@ func editDistance(a, b string) int {
 	return prev[len(b)]
 }
 
-func (e *Engine) cmdModels(ctx context.Context, c Command) CommandReply {
+func (cm *commander) cmdModels(ctx context.Context, c Command) CommandReply {
+	e := cm.e
 	if e.cfg.Catalog == nil {
 		return CommandReply{Text: "The model list is not available."}
 	}
 	list, err := e.cfg.Catalog.Models(ctx)
 	if err != nil {
-		return e.commandFailed("list models", err)
+		return commandFailed(e.log, "list models", err)
 	}
 	current, _ := e.ResolveModel(ctx, c.Thread, c.User.ID)
 	var b strings.Builder
@@ -294,7 +306,8 @@ func tokensShort(n int) string {
 }
 
 // ModelChoices returns up to limit live model IDs containing typed, for autocomplete.
-func (e *Engine) ModelChoices(ctx context.Context, typed string, limit int) []string {
+func (cm *commander) ModelChoices(ctx context.Context, typed string, limit int) []string {
+	e := cm.e
 	if e.cfg.Catalog == nil {
 		return nil
 	}
@@ -316,17 +329,18 @@ func (e *Engine) ModelChoices(ctx context.Context, typed string, limit int) []st
 	return out
 }
 
-func (e *Engine) cmdNew(ctx context.Context, c Command) CommandReply {
+func (cm *commander) cmdNew(ctx context.Context, c Command) CommandReply {
+	e := cm.e
 	e.deleteThreadFiles(ctx, c.Thread.Key())
 	if err := e.cfg.Threads.Reset(ctx, c.Thread.Key()); err != nil && !errors.Is(err, conversation.ErrNotFound) {
-		return e.commandFailed("reset conversation", err)
+		return commandFailed(e.log, "reset conversation", err)
 	}
 	return CommandReply{Text: "Started a new conversation here. Earlier messages are forgotten."}
 }
 
 // commandFailed logs err with a reference and returns a short explanation.
-func (e *Engine) commandFailed(action string, err error) CommandReply {
+func commandFailed(log *slog.Logger, action string, err error) CommandReply {
 	ref := newRef()
-	e.log.Error("command failed", "action", action, "ref", ref, "err", err)
+	log.Error("command failed", "action", action, "ref", ref, "err", err)
 	return CommandReply{Text: userMessage(err) + " (ref " + ref + ")"}
 }

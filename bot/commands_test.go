@@ -23,7 +23,7 @@ func TestModelCommandsScopesAndValidation(t *testing.T) {
 	user := bot.User{ID: "U1", Name: "ana"}
 	run := func(u bot.User, args ...string) bot.CommandReply {
 		t.Helper()
-		return h.Engine.Command(ctx, bot.Command{Thread: chat, User: u, Name: "model", Args: args})
+		return h.Engine.Commands().Command(ctx, bot.Command{Thread: chat, User: u, Name: "model", Args: args})
 	}
 	if r := run(user); !strings.Contains(r.Text, "`kimi-k2.6`") || !strings.Contains(r.Text, "default") || r.Public {
 		t.Fatalf("model = %+v", r)
@@ -60,7 +60,7 @@ func TestModelChoiceSurvivesRestart(t *testing.T) {
 	h := MustStart(t, testkit.Options{})
 	ctx := testCtx(t)
 	chat := bot.ThreadRef{Platform: "test", Workspace: "W1", Channel: "C1", Thread: "TR"}
-	h.Engine.Command(ctx, bot.Command{Thread: chat, User: bot.User{ID: "U1"}, Name: "model", Args: []string{"kimi-k3", "thread"}})
+	h.Engine.Commands().Command(ctx, bot.Command{Thread: chat, User: bot.User{ID: "U1"}, Name: "model", Args: []string{"kimi-k3", "thread"}})
 	p2 := bottest.NewPlatform("test")
 	h2 := &harness{Stack: h.Restart(t, p2), p: p2, logs: h.logs}
 	if m, src := h2.Engine.ResolveModel(ctx, chat, "U9"); m != "kimi-k3" || src != bot.SourceThread {
@@ -74,7 +74,7 @@ func TestThreadWithImagesKeepsToVisionModels(t *testing.T) {
 	ev := message("TV", "look")
 	ev.Attachments = []bot.Attachment{{Name: "a.png", MIME: "image/png", URL: "https://files.example/a.png"}}
 	h.ask(t, ev, 1)
-	r := h.Engine.Command(testCtx(t), bot.Command{Thread: ev.Thread, User: ev.User, Name: "model",
+	r := h.Engine.Commands().Command(testCtx(t), bot.Command{Thread: ev.Thread, User: ev.User, Name: "model",
 		Args: []string{"kimi-k2-turbo-preview", "thread"}})
 	if !strings.Contains(r.Text, "cannot see images") {
 		t.Fatalf("text-only model for a thread with images = %q", r.Text)
@@ -84,12 +84,12 @@ func TestThreadWithImagesKeepsToVisionModels(t *testing.T) {
 func TestModelsListAndAutocomplete(t *testing.T) {
 	h := MustStart(t, testkit.Options{})
 	ctx := testCtx(t)
-	r := h.Engine.Command(ctx, bot.Command{Thread: bot.ThreadRef{Platform: "test", Channel: "C1"}, User: bot.User{ID: "U1"}, Name: "models"})
+	r := h.Engine.Commands().Command(ctx, bot.Command{Thread: bot.ThreadRef{Platform: "test", Channel: "C1"}, User: bot.User{ID: "U1"}, Name: "models"})
 	if !strings.Contains(r.Text, "`kimi-k2.6` — 256k context · images · thinking · *in use here*") ||
 		!strings.Contains(r.Text, "`moonshot-v1-8k` — 8k context") {
 		t.Fatalf("models = %s", r.Text)
 	}
-	got := h.Engine.ModelChoices(ctx, "K2", 25)
+	got := h.Engine.Commands().ModelChoices(ctx, "K2", 25)
 	if len(got) == 0 || len(got) > 25 {
 		t.Fatalf("choices = %v", got)
 	}
@@ -98,7 +98,7 @@ func TestModelsListAndAutocomplete(t *testing.T) {
 			t.Fatalf("choice %q does not match what was typed", id)
 		}
 	}
-	if got := h.Engine.ModelChoices(ctx, "", 2); len(got) != 2 {
+	if got := h.Engine.Commands().ModelChoices(ctx, "", 2); len(got) != 2 {
 		t.Fatalf("limit not applied: %v", got)
 	}
 }
@@ -112,7 +112,7 @@ func TestUsageSumsWhatTheProviderReported(t *testing.T) {
 	h.ask(t, message("TU", "first"), 1)
 	h.ask(t, message("TU", "second"), 2)
 	h.WaitIdle(t)
-	r := h.Engine.Command(testCtx(t), bot.Command{Thread: bot.ThreadRef{Platform: "test", Workspace: "W1", Channel: "C1", Thread: "TU"},
+	r := h.Engine.Commands().Command(testCtx(t), bot.Command{Thread: bot.ThreadRef{Platform: "test", Workspace: "W1", Channel: "C1", Thread: "TU"},
 		User: bot.User{ID: "U1"}, Name: "usage"})
 	for _, want := range []string{"You, today: 2,700 in / 700 out (200 cached), $0.0300, 2 calls",
 		"This conversation: 2,700 in / 700 out (200 cached), $0.0300, 2 calls"} {
@@ -126,7 +126,7 @@ func TestHelpAndUnknownCommands(t *testing.T) {
 	h := MustStart(t, testkit.Options{})
 	ctx := testCtx(t)
 	for _, name := range []string{"help", "", "frobnicate"} {
-		r := h.Engine.Command(ctx, bot.Command{Thread: bot.ThreadRef{Platform: "test", Channel: "C1"}, User: bot.User{ID: "U1"}, Name: name})
+		r := h.Engine.Commands().Command(ctx, bot.Command{Thread: bot.ThreadRef{Platform: "test", Channel: "C1"}, User: bot.User{ID: "U1"}, Name: name})
 		if !strings.Contains(r.Text, "`models`") || r.Public {
 			t.Fatalf("%q: %+v", name, r)
 		}
@@ -139,7 +139,7 @@ func TestHelpAndUnknownCommands(t *testing.T) {
 func TestNewCommandResetsConversation(t *testing.T) {
 	h := MustStart(t, testkit.Options{})
 	h.ask(t, message("TN", "remember banana"), 1)
-	h.Engine.Command(testCtx(t), bot.Command{Thread: bot.ThreadRef{Platform: "test", Workspace: "W1", Channel: "C1", Thread: "TN"},
+	h.Engine.Commands().Command(testCtx(t), bot.Command{Thread: bot.ThreadRef{Platform: "test", Workspace: "W1", Channel: "C1", Thread: "TN"},
 		User: bot.User{ID: "U1"}, Name: "new"})
 	h.ask(t, message("TN", "what fruit?"), 2)
 	reqs := h.Kimi.ChatRequests()

@@ -57,7 +57,7 @@ type CommandSpec struct {
 	Help    []HelpLine
 	// public reports whether the answer to args is shown to the channel.
 	public func(args []string) bool
-	run    func(e *Engine, ctx context.Context, c Command) CommandReply
+	run    func(cm *commander, ctx context.Context, c Command) CommandReply
 }
 
 // CommandTable lists every command in the order of the help list.
@@ -74,27 +74,27 @@ func CommandTable() []CommandSpec {
 			{"`model default [thread|channel]`", "remove a choice"},
 		}, public: func(args []string) bool {
 			return len(args) > 1 && (args[1] == "thread" || args[1] == "channel")
-		}, run: (*Engine).cmdModel},
+		}, run: (*commander).cmdModel},
 		{Name: "models", Summary: "List the models the provider offers",
 			Help: []HelpLine{{"`models`", "the models the provider offers, with context length, images and thinking"}},
-			run:  (*Engine).cmdModels},
+			run:  (*commander).cmdModels},
 		{Name: "new", Aliases: []string{"reset"}, Summary: "Start a fresh conversation here",
-			Help: []HelpLine{{"`new`", "start a fresh conversation here"}}, run: (*Engine).cmdNew},
+			Help: []HelpLine{{"`new`", "start a fresh conversation here"}}, run: (*commander).cmdNew},
 		{Name: "thinking", Summary: "Turn the model's thinking on or off in this conversation", Args: []Arg{
 			{Name: "mode", Description: "on, off, or default", Choices: []string{"on", "off", "default"}},
 		}, Help: []HelpLine{{"`thinking on|off`", "let the model think before answering in this conversation, or not"}},
-			public: func(args []string) bool { return len(args) > 0 }, run: (*Engine).cmdThinking},
+			public: func(args []string) bool { return len(args) > 0 }, run: (*commander).cmdThinking},
 		{Name: "websearch", Summary: "Let Kimi search the web in this channel (admins)", Scope: InChannels, Args: []Arg{
 			{Name: "mode", Description: "on, off, or default", Choices: []string{"on", "off", "default"}},
 		}, Help: []HelpLine{{"`websearch on|off`", "let Kimi search the web in this channel (admins; Moonshot)"}},
-			public: func(args []string) bool { return len(args) > 0 }, run: (*Engine).cmdWebSearch},
+			public: func(args []string) bool { return len(args) > 0 }, run: (*commander).cmdWebSearch},
 		{Name: "usage", Summary: "Tokens and estimated cost for you, this channel and this conversation",
 			Help: []HelpLine{{"`usage`", "tokens and estimated cost for you, this channel and this thread"}},
-			run:  (*Engine).cmdUsage},
+			run:  (*commander).cmdUsage},
 		{Name: "pending", Summary: "Drafts waiting for review", Scope: InChannels,
 			Help: []HelpLine{{"`pending`", "drafts waiting for review"}},
-			run: func(e *Engine, ctx context.Context, c Command) CommandReply {
-				return e.desk.cmdPending(ctx, c)
+			run: func(cm *commander, ctx context.Context, c Command) CommandReply {
+				return cm.e.desk.cmdPending(ctx, c)
 			}},
 		{Name: "support", Summary: "Route this channel's customer messages to reviewers (admins)", Scope: InChannels,
 			Args: []Arg{
@@ -103,11 +103,11 @@ func CommandTable() []CommandSpec {
 			}, Help: []HelpLine{{"`support <review channel>` / `support off`",
 				"route this channel's customer messages to reviewers (admins)"}},
 			public: func(args []string) bool { return len(args) > 0 },
-			run: func(e *Engine, ctx context.Context, c Command) CommandReply {
-				return e.desk.cmdSupport(ctx, c)
+			run: func(cm *commander, ctx context.Context, c Command) CommandReply {
+				return cm.e.desk.cmdSupport(ctx, c)
 			}},
 		{Name: "help", Summary: "What kimibot can do", Help: []HelpLine{{"`help`", "this list"}},
-			run: func(*Engine, context.Context, Command) CommandReply { return CommandReply{Text: HelpText()} }},
+			run: func(*commander, context.Context, Command) CommandReply { return CommandReply{Text: HelpText()} }},
 	}
 }
 

@@ -33,7 +33,7 @@ func (k *desk) cmdSupport(ctx context.Context, c Command) CommandReply {
 	}
 	scope := conversation.Scope{Kind: conversation.ScopeChannel, Platform: c.Thread.Platform, ID: c.Thread.Channel}
 	if err := e.cfg.Settings.SetSetting(ctx, scope, settingReview, target); err != nil {
-		return e.commandFailed("store support route", err)
+		return commandFailed(e.log, "store support route", err)
 	}
 	if target == "off" {
 		return CommandReply{Text: "The bot answers here directly again; drafts are no longer sent for review.", Public: true}
@@ -52,7 +52,7 @@ func (k *desk) cmdPending(ctx context.Context, c Command) CommandReply {
 	}
 	drafts, err := k.drafts.DraftsByState(ctx, conversation.DraftPending)
 	if err != nil {
-		return e.commandFailed("list pending drafts", err)
+		return commandFailed(e.log, "list pending drafts", err)
 	}
 	var b strings.Builder
 	n := 0

@@ -5,9 +5,11 @@
 // The package is split by responsibility:
 //
 //   - Engine (engine.go, process.go) takes events from platforms
-//     (Handler), drops duplicates, decides whether the bot follows a
-//     thread, and answers slash commands (Commands; commands.go, read from
-//     the command table in commandtable.go that the adapters also read).
+//     (Handler), drops duplicates and decides whether the bot follows a
+//     thread.
+//   - The commander (commands.go, usage.go) answers slash commands
+//     (Commands), dispatched from the command table in commandtable.go
+//     that the adapters also read.
 //   - The inbox (durable.go) stores every accepted event, with its dedupe
 //     keys, before the platform is acknowledged, and removes it once
 //     handled; after a restart it finishes replies a crash left
@@ -38,7 +40,9 @@
 //     store transaction per state change, so a reply is sent exactly
 //     once), reminds reviewers and, after a restart, finishes what was
 //     being sent. Platforms reach it through the Desk interface.
-//   - Replicas (lease.go): with a Leaser, several engines share one
+//   - The meter (observe.go) reports turns, model calls, tools, queue and
+//     streams to an Observer (Prometheus metrics in internal/metrics).
+//   - Replicas (lease.go, the leases type): with a Leaser, several engines share one
 //     database. A worker runs a conversation only while it holds the
 //     conversation's lease, a sweep takes over the stored events and
 //     half-written replies of conversations nobody holds (a replica died),
@@ -47,6 +51,6 @@
 // Platforms get a Host when the engine runs them: Events for inbound
 // events, and Commands and Desk, passed explicitly, for slash commands and
 // review cards. Optional platform capabilities (Cards, Poster, Linker,
-// Downloader, GroupResolver, Readiness) are small interfaces the engine
-// looks for.
+// Downloader, GroupResolver, Readiness, Interrupter) are small interfaces
+// the engine looks for.
 package bot

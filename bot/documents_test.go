@@ -64,7 +64,7 @@ func TestDocumentUploadExtractReuseDelete(t *testing.T) {
 	}
 
 	// Reset deletes the thread's files.
-	h.Engine.Command(ctx, bot.Command{Thread: threadRef("TD"), User: bot.User{ID: "U1"}, Name: "new"})
+	h.Engine.Commands().Command(ctx, bot.Command{Thread: threadRef("TD"), User: bot.User{ID: "U1"}, Name: "new"})
 	if files := h.Kimi.Files(); len(files) != 0 {
 		t.Fatalf("files after reset = %+v, want none", files)
 	}

@@ -197,6 +197,8 @@ type Engine struct {
 	inbox    *inbox
 	leases   *leases
 	desk     *desk
+	cmds     *commander
+	meter    *meter
 
 	mu        sync.Mutex
 	platforms map[string]Platform
@@ -204,9 +206,8 @@ type Engine struct {
 }
 
 var (
-	_ Handler  = (*Engine)(nil)
-	_ Commands = (*Engine)(nil)
-	_ Desk     = (*desk)(nil)
+	_ Handler = (*Engine)(nil)
+	_ Desk    = (*desk)(nil)
 )
 
 // NewEngine returns an engine; call Run to start it.
@@ -224,12 +225,17 @@ func NewEngine(cfg Config) *Engine {
 	e.inbox = &inbox{e: e, items: cfg.Inbox, replies: cfg.Replies}
 	e.leases = &leases{e: e, l: cfg.Leaser, ttl: cfg.LeaseTTL}
 	e.desk = newDesk(e)
+	e.cmds = &commander{e: e}
+	e.meter = &meter{e: e}
 	return e
 }
 
 // Started is closed once Run has registered its platforms and queued the
 // recovery of drafts interrupted by a restart.
 func (e *Engine) Started() <-chan struct{} { return e.started }
+
+// Commands returns the slash commands.
+func (e *Engine) Commands() Commands { return e.cmds }
 
 // Desk returns the support desk: review-card actions and drafts.
 func (e *Engine) Desk() Desk { return e.desk }
@@ -243,7 +249,7 @@ func (e *Engine) Register(p Platform) {
 }
 
 // host is what the engine gives each platform it runs.
-func (e *Engine) host() Host { return Host{Events: e, Commands: e, Desk: e.desk} }
+func (e *Engine) host() Host { return Host{Events: e, Commands: e.cmds, Desk: e.desk} }
 
 // Run registers ps, finishes what a previous run left (replies a crash
 // left half-written, stored events not yet answered, drafts being sent),

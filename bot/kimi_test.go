@@ -181,7 +181,7 @@ func TestWebSearchPerChannelByAdmins(t *testing.T) {
 	}})
 	ctx := testCtx(t)
 	cmd := func(user string, args ...string) bot.CommandReply {
-		return h.Engine.Command(ctx, bot.Command{Thread: threadRef(""), User: bot.User{ID: user}, Name: "websearch", Args: args})
+		return h.Engine.Commands().Command(ctx, bot.Command{Thread: threadRef(""), User: bot.User{ID: user}, Name: "websearch", Args: args})
 	}
 	if r := cmd("U1", "on"); !strings.Contains(r.Text, "Only admins") {
 		t.Fatalf("non-admin reply = %q", r.Text)
@@ -209,7 +209,7 @@ func TestSettingsOnTheWire(t *testing.T) {
 	// A model that locks sampling gets no temperature; /kimi thinking is per thread.
 	h2 := MustStart(t, testkit.Options{Model: "kimi-k2.6", Configure: func(c *bot.Config) { c.Temperature = &temp }})
 	ctx := testCtx(t)
-	r := h2.Engine.Command(ctx, bot.Command{Thread: threadRef("TT"), User: bot.User{ID: "U1"}, Name: "thinking", Args: []string{"off"}})
+	r := h2.Engine.Commands().Command(ctx, bot.Command{Thread: threadRef("TT"), User: bot.User{ID: "U1"}, Name: "thinking", Args: []string{"off"}})
 	if !r.Public || !strings.Contains(r.Text, "off") {
 		t.Fatalf("thinking off reply = %+v", r)
 	}
@@ -269,7 +269,7 @@ func TestOpenRouterAliasServes(t *testing.T) {
 	if r.Failure() != "" || r.Footer() == nil || r.Footer().Model != "moonshotai/kimi-k3" {
 		t.Fatalf("failure %q footer %+v, want the alias served by the model it resolves to", r.Failure(), r.Footer())
 	}
-	reply := h.Engine.Command(testCtx(t), bot.Command{Thread: threadRef("TAL"), User: bot.User{ID: "U1"}, Name: "model",
+	reply := h.Engine.Commands().Command(testCtx(t), bot.Command{Thread: threadRef("TAL"), User: bot.User{ID: "U1"}, Name: "model",
 		Args: []string{"~moonshotai/kimi-latest", "thread"}})
 	if !strings.Contains(reply.Text, "Using `~moonshotai/kimi-latest`") {
 		t.Fatalf("model reply = %q, want the alias accepted", reply.Text)
@@ -284,7 +284,7 @@ func TestCostUsesCachedPriceAndUsageShowsBalance(t *testing.T) {
 		Usage: &kimitest.Usage{PromptTokens: 1_000_000, CachedTokens: 800_000, CompletionTokens: 100_000}})
 	h.ask(t, message("TC", "hi"), 1)
 	h.WaitIdle(t)
-	r := h.Engine.Command(testCtx(t), bot.Command{Thread: threadRef("TC"), User: bot.User{ID: "U1"}, Name: "usage"})
+	r := h.Engine.Commands().Command(testCtx(t), bot.Command{Thread: threadRef("TC"), User: bot.User{ID: "U1"}, Name: "usage"})
 	// 200k uncached at $0.60/M + 800k cached at $0.10/M + 100k out at $3/M.
 	for _, want := range []string{"This conversation: 1,000,000 in / 100,000 out (800,000 cached), $0.5000",
 		"Cache hit rate (input tokens): you, today 80%;", "this conversation 80%",

@@ -48,8 +48,12 @@ func (nopObserver) QueueWait(time.Duration)            {}
 func (nopObserver) Stream(int)                         {}
 func (nopObserver) FirstVisible(string, time.Duration) {}
 
+// meter reports the engine's measurements to its Observer.
+type meter struct{ e *Engine }
+
 // observeTurn reports the end of a turn.
-func (e *Engine) observeTurn(t *turn, err error) {
+func (m *meter) observeTurn(t *turn, err error) {
+	e := m.e
 	outcome := "answered"
 	if _, drafted := t.dest.(drafting); drafted {
 		outcome = "drafted"
@@ -62,18 +66,20 @@ func (e *Engine) observeTurn(t *turn, err error) {
 
 // observeTool counts a tool call; names the registry does not know (the
 // model may invent any) are counted as "unknown".
-func (e *Engine) observeTool(name string, isError bool) {
+func (m *meter) observeTool(name string, isError bool) {
+	e := m.e
 	outcome := "ok"
 	if isError {
 		outcome = "error"
 	}
-	if !e.knownTool(name) {
+	if !m.knownTool(name) {
 		name = "unknown"
 	}
 	e.cfg.Observer.ToolCall(name, outcome)
 }
 
-func (e *Engine) knownTool(name string) bool {
+func (m *meter) knownTool(name string) bool {
+	e := m.e
 	if e.cfg.Tools == nil {
 		return false
 	}
@@ -95,7 +101,8 @@ func metricChannel(th ThreadRef) string {
 }
 
 // observedStream starts a model call whose timing and usage reach the observer.
-func (e *Engine) observedStream(ctx context.Context, t *turn, req ChatRequest) (ChatStream, error) {
+func (m *meter) observedStream(ctx context.Context, t *turn, req ChatRequest) (ChatStream, error) {
+	e := m.e
 	start := e.cfg.Now()
 	s, err := e.cfg.Model.Stream(ctx, req)
 	if err != nil {
@@ -142,7 +149,8 @@ func (s *timedStream) Recv() (Chunk, error) {
 
 // observeReply wraps a platform reply so that the observer sees the
 // stream open and end and the first text the user sees.
-func (e *Engine) observeReply(t *turn, r Reply) Reply {
+func (m *meter) observeReply(t *turn, r Reply) Reply {
+	e := m.e
 	e.cfg.Observer.Stream(1)
 	return &observedReply{Reply: r, e: e, platform: t.ev.Thread.Platform, start: t.start}
 }

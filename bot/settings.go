@@ -67,7 +67,8 @@ func onOff(arg string) (string, bool) {
 	return "", false
 }
 
-func (e *Engine) cmdThinking(ctx context.Context, c Command) CommandReply {
+func (cm *commander) cmdThinking(ctx context.Context, c Command) CommandReply {
+	e := cm.e
 	if len(c.Args) == 0 {
 		mode := e.thinkingFor(ctx, c.Thread)
 		text := map[Thinking]string{ThinkingEnabled: "on", ThinkingDisabled: "off",
@@ -83,7 +84,7 @@ func (e *Engine) cmdThinking(ctx context.Context, c Command) CommandReply {
 	}
 	scope := conversation.Scope{Kind: conversation.ScopeThread, Platform: c.Thread.Platform, ID: string(c.Thread.Key())}
 	if err := e.cfg.Settings.SetSetting(ctx, scope, SettingThinking, v); err != nil {
-		return e.commandFailed("store thinking choice", err)
+		return commandFailed(e.log, "store thinking choice", err)
 	}
 	switch v {
 	case "on":
@@ -94,7 +95,8 @@ func (e *Engine) cmdThinking(ctx context.Context, c Command) CommandReply {
 	return CommandReply{Text: "Thinking is back to the default in this conversation.", Public: true}
 }
 
-func (e *Engine) cmdWebSearch(ctx context.Context, c Command) CommandReply {
+func (cm *commander) cmdWebSearch(ctx context.Context, c Command) CommandReply {
+	e := cm.e
 	if len(c.Args) == 0 {
 		state := "off"
 		if e.webSearchFor(ctx, c.Thread) {
@@ -115,7 +117,7 @@ func (e *Engine) cmdWebSearch(ctx context.Context, c Command) CommandReply {
 	}
 	scope := conversation.Scope{Kind: conversation.ScopeChannel, Platform: c.Thread.Platform, ID: c.Thread.Channel}
 	if err := e.cfg.Settings.SetSetting(ctx, scope, SettingWebSearch, v); err != nil {
-		return e.commandFailed("store web search choice", err)
+		return commandFailed(e.log, "store web search choice", err)
 	}
 	if e.webSearchFor(ctx, c.Thread) {
 		return CommandReply{Text: "Web search is on in this channel: Kimi may search the web (Moonshot only; " +

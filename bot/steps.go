@@ -50,7 +50,8 @@ func (t *turn) lastStep(ctx context.Context) (outcome, error) {
 
 // cacheHits adds the share of input tokens served from the provider's
 // context cache, for the rows that have any.
-func (e *Engine) cacheHits(ctx context.Context, rows []usageRow, b *strings.Builder) {
+func (cm *commander) cacheHits(ctx context.Context, rows []usageRow, b *strings.Builder) {
+	e := cm.e
 	var parts []string
 	for _, r := range rows {
 		u, _, err := e.cfg.Usage.UsageSum(ctx, r.filter)
@@ -67,8 +68,9 @@ func (e *Engine) cacheHits(ctx context.Context, rows []usageRow, b *strings.Buil
 
 // usageExtras adds the cache hit rates, the account balance and the conversation's summary to
 // /kimi usage.
-func (e *Engine) usageExtras(ctx context.Context, c Command, rows []usageRow, b *strings.Builder) {
-	e.cacheHits(ctx, rows, b)
+func (cm *commander) usageExtras(ctx context.Context, c Command, rows []usageRow, b *strings.Builder) {
+	e := cm.e
+	cm.cacheHits(ctx, rows, b)
 	if e.cfg.Balance != nil {
 		bal, err := e.cfg.Balance.Balance(ctx)
 		if err != nil {

@@ -94,7 +94,7 @@ func (t *turn) summarize(ctx context.Context, msgs []conversation.Message) (stri
 			{Role: conversation.RoleSystem, Text: summaryInstruction},
 			{Role: conversation.RoleUser, Text: conversation.Transcript(msgs, summaryResultBytes)},
 		}}
-	s, err := t.e.observedStream(ctx, t, req)
+	s, err := t.e.meter.observedStream(ctx, t, req)
 	if err != nil {
 		return "", fmt.Errorf("start summary: %w", err)
 	}

@@ -86,7 +86,7 @@ func TestHistorySummarizedWhenBudgetReached(t *testing.T) {
 			t.Fatalf("summarized tool step still sent: %+v", m)
 		}
 	}
-	r := h.Engine.Command(testCtx(t), bot.Command{Thread: threadRef("TSUM"), User: bot.User{ID: "U1"}, Name: "usage"})
+	r := h.Engine.Commands().Command(testCtx(t), bot.Command{Thread: threadRef("TSUM"), User: bot.User{ID: "U1"}, Name: "usage"})
 	if !strings.Contains(r.Text, "summarized") || !strings.Contains(r.Text, summaryText) {
 		t.Fatalf("usage = %s, want the summary shown", r.Text)
 	}

@@ -391,10 +391,10 @@ func TestPendingListAndSupportCommand(t *testing.T) {
 	}})
 	ctx := testCtx(t)
 	where := bot.ThreadRef{Platform: "test", Workspace: "W1", Channel: "CHELP"}
-	if r := h.Engine.Command(ctx, bot.Command{Thread: where, User: stranger, Name: "support", Args: []string{"CREV2"}}); !strings.Contains(r.Text, "Only admins") {
+	if r := h.Engine.Commands().Command(ctx, bot.Command{Thread: where, User: stranger, Name: "support", Args: []string{"CREV2"}}); !strings.Contains(r.Text, "Only admins") {
 		t.Fatalf("non-admin support = %q", r.Text)
 	}
-	if r := h.Engine.Command(ctx, bot.Command{Thread: where, User: admin, Name: "support", Args: []string{"CREV2"}}); !r.Public {
+	if r := h.Engine.Commands().Command(ctx, bot.Command{Thread: where, User: admin, Name: "support", Args: []string{"CREV2"}}); !r.Public {
 		t.Fatalf("support reply = %+v", r)
 	}
 	ev := customer("S9", "my parcel is late")
@@ -403,12 +403,12 @@ func TestPendingListAndSupportCommand(t *testing.T) {
 	if card.Where.Channel != "CREV2" {
 		t.Fatalf("card went to %s, want the runtime route CREV2", card.Where.Channel)
 	}
-	r := h.Engine.Command(ctx, bot.Command{Thread: where, User: approver, Name: "pending"})
+	r := h.Engine.Commands().Command(ctx, bot.Command{Thread: where, User: approver, Name: "pending"})
 	if !strings.Contains(r.Text, "1 waiting") || !strings.Contains(r.Text, "my parcel is late") ||
 		!strings.Contains(r.Text, "https://chat.example/CREV2/"+card.Ref.ID) || r.Public {
 		t.Fatalf("pending = %+v", r)
 	}
-	if r := h.Engine.Command(ctx, bot.Command{Thread: where, User: stranger, Name: "pending"}); !strings.Contains(r.Text, "Only approvers") {
+	if r := h.Engine.Commands().Command(ctx, bot.Command{Thread: where, User: stranger, Name: "pending"}); !strings.Contains(r.Text, "Only approvers") {
 		t.Fatalf("stranger's pending = %q", r.Text)
 	}
 }

@@ -91,7 +91,7 @@ func (t *turn) drive(ctx context.Context, body func(ctx context.Context) (outcom
 			err = t.deliver(ctx, out)
 		}
 	}
-	t.e.observeTurn(t, err)
+	t.e.meter.observeTurn(t, err)
 	if err != nil {
 		t.dest.failed(ctx, t, err)
 	}
@@ -204,7 +204,7 @@ func (t *turn) streamInto(ctx context.Context, req ChatRequest) (*Completion, er
 	req.OnQueued = func(ahead int) { t.status(ctx, queuedStatus(ahead)) }
 	w := t.watch(ctx)
 	defer w.end()
-	s, err := t.e.observedStream(ctx, t, req)
+	s, err := t.e.meter.observedStream(ctx, t, req)
 	if err != nil {
 		return nil, err
 	}

@@ -50,7 +50,8 @@ type usageRow struct {
 	filter conversation.UsageFilter
 }
 
-func (e *Engine) cmdUsage(ctx context.Context, c Command) CommandReply {
+func (cm *commander) cmdUsage(ctx context.Context, c Command) CommandReply {
+	e := cm.e
 	if e.cfg.Usage == nil {
 		return CommandReply{Text: "Usage accounting is not enabled."}
 	}
@@ -70,7 +71,7 @@ func (e *Engine) cmdUsage(ctx context.Context, c Command) CommandReply {
 	for _, r := range rows {
 		u, n, err := e.cfg.Usage.UsageSum(ctx, r.filter)
 		if err != nil {
-			return e.commandFailed("sum usage", err)
+			return commandFailed(e.log, "sum usage", err)
 		}
 		fmt.Fprintf(&b, "• %s: %s in / %s out", r.label, groupDigits(u.PromptTokens), groupDigits(u.CompletionTokens))
 		if u.CachedTokens > 0 {
@@ -78,7 +79,7 @@ func (e *Engine) cmdUsage(ctx context.Context, c Command) CommandReply {
 		}
 		fmt.Fprintf(&b, ", $%.4f, %d calls\n", u.Cost, n)
 	}
-	e.usageExtras(ctx, c, rows, &b)
+	cm.usageExtras(ctx, c, rows, &b)
 	return CommandReply{Text: strings.TrimRight(b.String(), "\n")}
 }
 
