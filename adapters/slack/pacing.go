@@ -113,6 +113,18 @@ func (p *pacer) reserve(limit time.Duration) (*rate.Reservation, bool) {
 	return res, true
 }
 
+// nextFree is how long a call would wait for a slot now, counting any
+// pause; it takes nothing.
+func (p *pacer) nextFree() time.Duration {
+	d := time.Duration(0)
+	if lim := p.lim.Limit(); lim != rate.Inf {
+		if tokens := p.lim.Tokens(); tokens < 1 {
+			d = time.Duration((1 - tokens) / float64(lim) * float64(time.Second))
+		}
+	}
+	return max(d, p.pauseLeft())
+}
+
 // waitReserved waits for a slot taken with reserve, and for any pause.
 func (p *pacer) waitReserved(ctx context.Context, res *rate.Reservation) error {
 	if err := sleep(ctx, res.Delay()); err != nil {
@@ -162,6 +174,9 @@ type workspace struct {
 	update *pacer
 	// append paces chat.appendStream, Tier 4.
 	append *pacer
+	// updates and appends hand out the slots of update and append to the
+	// answers being written, fairly (see turns).
+	updates, appends *turns
 	// start and stop pace chat.startStream and chat.stopStream, Tier 2 each.
 	start, stop *pacer
 	// status takes assistant.threads.setStatus, which is only paused on 429.
@@ -256,6 +271,7 @@ func (p *pacing) workspace(team string) *workspace {
 			start: newBurstPacer(p.streams, p.window, streamBurst), stop: newBurstPacer(p.streams, p.window, streamBurst),
 			status: newPacer(0, 0), interact: newPacer(100, p.window), lookup: newPacer(100, p.window),
 			groups: newPacer(20, p.window), history: newPacer(50, p.window)}
+		w.updates, w.appends = newTurns(w.update), newTurns(w.append)
 		p.workspaces[team] = w
 	}
 	return w

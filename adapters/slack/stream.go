@@ -87,9 +87,8 @@ type reply struct {
 	sent        int
 	lastEdit    time.Time
 	lost        int
-	// postAfter is when a reply that could not stream posts its first
-	// message, unless its answer ends first.
-	postAfter time.Time
+	// textShown is set once Slack shows some of the answer's text.
+	textShown bool
 }
 
 // ending is how the reply ends: a footer after Finish, none after Fail.
@@ -349,6 +348,22 @@ func (r *reply) footer(s snapshot) string {
 		return ""
 	}
 	return footerLine(s.end.footer)
+}
+
+// claim is the reply's place in the queue for a workspace-wide method:
+// its first text goes first, then the longest without a visible change.
+func (r *reply) claim() *claim {
+	return &claim{first: !r.textShown, since: r.lastEdit, ended: r.isEnded}
+}
+
+// isEnded reports whether Finish or Fail was called.
+func (r *reply) isEnded() bool {
+	select {
+	case <-r.ended:
+		return true
+	default:
+		return false
+	}
 }
 
 // waitEditInterval spaces the edits of a message, unless the reply ends.
