@@ -39,6 +39,8 @@ type pace struct {
 	// began): among requests of one priority, the one whose answer has
 	// waited longest goes first.
 	since time.Time
+	// ended reports whether the request's answer has ended (nil: never).
+	ended func() bool
 }
 
 func (p pace) isUrgent() bool { return p.urgent != nil && p.urgent() }
@@ -68,26 +70,47 @@ func (p pace) priority() int {
 // urgentPace is the pace of requests that go out as soon as allowed.
 var urgentPace = pace{urgent: func() bool { return true }}
 
+// bucketRank orders the requests waiting for one bucket, which in a
+// channel with several answers is their shared budget: the rest of an
+// answer that has ended and shows already goes first, so that what
+// started completes; then first messages, in arrival order; then other
+// urgent writes; then edits.
+func (p pace) bucketRank() int {
+	switch {
+	case !p.first && p.ended != nil && p.ended():
+		return 0
+	case p.first:
+		return 1
+	case p.isUrgent():
+		return 2
+	}
+	return 3
+}
+
 // waiter is one request waiting for its bucket or the global budget.
 type waiter struct {
 	p   pace
 	seq uint64
-	// prio is the request's priority when last looked at.
-	prio int
+	// prio is the request's global priority, and rank its bucket rank,
+	// when last looked at.
+	prio, rank int
 	// turn is closed when the bucket is handed to the request.
 	turn chan struct{}
 }
 
-// before reports whether w goes before o: by priority, then the answer
-// that has waited longest, then arrival.
-func (w *waiter) before(o *waiter) bool {
+// before reports whether w goes before o for the global budget: by
+// priority, then the answer that has waited longest, then arrival.
+func (w *waiter) before(o *waiter) bool { return ranksBefore(w.prio, o.prio, w, o) }
+
+// ranksBefore reports whether a of rank ra goes before b of rank rb.
+func ranksBefore(ra, rb int, a, b *waiter) bool {
 	switch {
-	case w.prio != o.prio:
-		return w.prio < o.prio
-	case !w.p.since.Equal(o.p.since):
-		return w.p.since.Before(o.p.since)
+	case ra != rb:
+		return ra < rb
+	case !a.p.since.Equal(b.p.since):
+		return a.p.since.Before(b.p.since)
 	}
-	return w.seq < o.seq
+	return a.seq < b.seq
 }
 
 // limiter paces REST requests by the buckets Discord describes in its
@@ -241,8 +264,8 @@ func (l *limiter) passLocked(b *bucket) {
 	}
 	best := 0
 	for i, w := range b.queue {
-		w.prio = w.p.priority()
-		if i > 0 && w.before(b.queue[best]) {
+		w.rank = w.p.bucketRank()
+		if i > 0 && ranksBefore(w.rank, b.queue[best].rank, w, b.queue[best]) {
 			best = i
 		}
 	}

@@ -347,7 +347,8 @@ func (s *stream) send(ctx context.Context, w write) error {
 	} else {
 		endpoint = discordgo.EndpointChannelMessage(s.dest.channel, s.msgs[w.index].id)
 	}
-	p := pace{urgent: func() bool { return w.urgent || s.isFinished() }, first: w.create && w.index == 0, hurry: s.hurry, since: s.shownAt}
+	p := pace{urgent: func() bool { return w.urgent || s.isFinished() }, first: w.create && w.index == 0, hurry: s.hurry,
+		since: s.shownAt, ended: s.isFinished}
 	err := s.a.call(ctx, method, endpoint, p, func(opts ...discordgo.RequestOption) error {
 		cur, _, ok := s.plan()
 		if !ok || cur.create != w.create || cur.index != w.index {
