@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/kelseyhightower/envconfig"
+
+	"kimibot/bot"
 )
 
 // Mode says what the binary was started to do, which decides what the
@@ -125,23 +127,14 @@ type Config struct {
 	ReminderAfter time.Duration
 }
 
-// The principal kinds.
-const (
-	// PrincipalUser is a single Slack or Discord user.
-	PrincipalUser = "user"
-	// PrincipalGroup is a Slack user group (an S… ID).
-	PrincipalGroup = "group"
-	// PrincipalRole is a Discord role.
-	PrincipalRole = "role"
-)
-
 // Principal is a user, Slack user group or Discord role named in KIMIBOT_ADMINS
 // or KIMIBOT_APPROVERS.
 type Principal struct {
 	// Platform is "slack" or "discord".
 	Platform string
-	// Kind is PrincipalUser, PrincipalGroup or PrincipalRole.
-	Kind string
+	// Kind is bot.PrincipalUser, bot.PrincipalGroup (a Slack user group,
+	// an S… ID) or bot.PrincipalRole (a Discord role).
+	Kind bot.PrincipalKind
 	// ID is the platform's ID of the user, group or role.
 	ID string
 }
@@ -149,7 +142,7 @@ type Principal struct {
 // String returns the principal in the syntax of the environment variables,
 // such as "slack:U123" or "discord:role:456".
 func (p Principal) String() string {
-	if p.Kind == PrincipalRole {
+	if p.Kind == bot.PrincipalRole {
 		return p.Platform + ":role:" + p.ID
 	}
 	return p.Platform + ":" + p.ID

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"kimibot/bot"
 )
 
 var (
@@ -16,18 +18,18 @@ var (
 
 // loadAccess reads admins, approvers and support routes.
 func (l *loader) loadAccess() {
-	l.cfg.Admins = l.principals("KIMIBOT_ADMINS", l.raw.Admins, false)
-	l.cfg.Approvers = l.principals("KIMIBOT_APPROVERS", l.raw.Approvers, true)
+	l.cfg.Admins = l.principals("KIMIBOT_ADMINS", l.raw.Admins)
+	l.cfg.Approvers = l.principals("KIMIBOT_APPROVERS", l.raw.Approvers)
 	l.cfg.SupportRoutes = l.routes("KIMIBOT_SUPPORT_ROUTES", l.raw.SupportRoutes)
 }
 
-// principals parses a comma list of principals, reporting each bad item.
-// Groups and roles are allowed only when groups is true.
-func (l *loader) principals(name, value string, groups bool) []Principal {
+// principals parses a comma list of principals: users, Slack user groups
+// and Discord roles, reporting each bad item.
+func (l *loader) principals(name, value string) []Principal {
 	var out []Principal
 	seen := make(map[Principal]bool)
 	for _, item := range splitList(value) {
-		p, err := parsePrincipal(item, groups)
+		p, err := parsePrincipal(item)
 		if err != nil {
 			l.addf("%s: %q: %v", name, item, err)
 			continue
@@ -41,29 +43,26 @@ func (l *loader) principals(name, value string, groups bool) []Principal {
 }
 
 // parsePrincipal parses "slack:U…", "slack:S…", "discord:…" or "discord:role:…".
-func parsePrincipal(item string, groups bool) (Principal, error) {
+func parsePrincipal(item string) (Principal, error) {
 	platform, id, _ := strings.Cut(item, ":")
-	p := Principal{Platform: strings.ToLower(platform), Kind: PrincipalUser, ID: id}
+	p := Principal{Platform: strings.ToLower(platform), Kind: bot.PrincipalUser, ID: id}
 	switch p.Platform {
 	case "slack":
 		if !slackPrincipalID.MatchString(id) {
 			return Principal{}, errors.New("want slack:U… (user) or slack:S… (user group)")
 		}
 		if id[0] == 'S' {
-			p.Kind = PrincipalGroup
+			p.Kind = bot.PrincipalGroup
 		}
 	case "discord":
 		if role, ok := strings.CutPrefix(id, "role:"); ok {
-			p.Kind, p.ID = PrincipalRole, role
+			p.Kind, p.ID = bot.PrincipalRole, role
 		}
 		if !discordID.MatchString(p.ID) {
 			return Principal{}, errors.New("want discord:<user ID> or discord:role:<role ID>, IDs in digits")
 		}
 	default:
 		return Principal{}, errors.New("platform must be slack or discord")
-	}
-	if p.Kind != PrincipalUser && !groups {
-		return Principal{}, fmt.Errorf("a %s is not allowed here; name users", p.Kind)
 	}
 	return p, nil
 }

@@ -32,44 +32,19 @@ type CommandReply struct {
 // Command runs a slash command and returns its answer. It never fails:
 // problems are explained in the reply.
 func (e *Engine) Command(ctx context.Context, c Command) CommandReply {
-	switch strings.ToLower(c.Name) {
-	case "model":
-		return e.cmdModel(ctx, c)
-	case "models":
-		return e.cmdModels(ctx, c)
-	case "new", "reset":
-		return e.cmdNew(ctx, c)
-	case "usage":
-		return e.cmdUsage(ctx, c)
-	case "pending":
-		return e.cmdPending(ctx, c)
-	case "support":
-		return e.cmdSupport(ctx, c)
-	case "", "help":
-		return CommandReply{Text: helpText}
+	if c.Name == "" {
+		c.Name = "help"
 	}
-	return CommandReply{Text: fmt.Sprintf("Unknown command `%s`.\n\n%s", c.Name, helpText)}
+	spec, ok := LookupCommand(c.Name)
+	if !ok {
+		return CommandReply{Text: fmt.Sprintf("Unknown command `%s`.\n\n%s", c.Name, HelpText())}
+	}
+	return spec.run(e, ctx, c)
 }
-
-const helpText = `*kimibot commands*
-• ` + "`model`" + ` — the model in effect here and where the choice comes from
-• ` + "`model <id>`" + ` — use that model for your messages; add ` + "`thread`" + ` for this conversation only, or ` + "`channel`" + ` to set the channel default (admins)
-• ` + "`model default [thread|channel]`" + ` — remove a choice
-• ` + "`models`" + ` — the models the provider offers, with context length, images and thinking
-• ` + "`new`" + ` — start a fresh conversation here
-• ` + "`usage`" + ` — tokens and estimated cost for you, this channel and this thread
-• ` + "`pending`" + ` — drafts waiting for review
-• ` + "`support <review channel>`" + ` / ` + "`support off`" + ` — route this channel's customer messages to reviewers (admins)
-• ` + "`help`" + ` — this list`
 
 // IsAdmin reports whether u may change channel settings.
 func (e *Engine) IsAdmin(ctx context.Context, platform string, u User) bool {
 	return e.matches(ctx, platform, u, e.cfg.Admins)
-}
-
-// CanApprove reports whether u may decide on drafts and tool calls.
-func (e *Engine) CanApprove(ctx context.Context, platform string, u User) bool {
-	return e.matches(ctx, platform, u, e.cfg.Approvers)
 }
 
 // matches reports whether u is one of ps: by ID, Discord role or Slack user group.
@@ -79,13 +54,13 @@ func (e *Engine) matches(ctx context.Context, platform string, u User, ps []Prin
 			continue
 		}
 		switch p.Kind {
-		case "role":
+		case PrincipalRole:
 			for _, r := range u.Roles {
 				if r == p.ID {
 					return true
 				}
 			}
-		case "group":
+		case PrincipalGroup:
 			if e.inGroup(ctx, platform, p.ID, u.ID) {
 				return true
 			}

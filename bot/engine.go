@@ -12,9 +12,6 @@ import (
 	"kimibot/tools"
 )
 
-// ErrBusy is returned by HandleEvent when a thread's queue is full.
-var ErrBusy = errors.New("thread queue is full")
-
 // ToolRunner runs the model's tool calls; *tools.Registry implements it.
 type ToolRunner interface {
 	Specs() []tools.Spec
@@ -65,15 +62,35 @@ type Config struct {
 	ReminderEvery time.Duration
 	Now           func() time.Time
 	Logger        *slog.Logger
+	// Inbox keeps every accepted event until it is handled, so that a
+	// restart answers what a crash or shutdown left; optional.
+	Inbox conversation.InboxStore
+	// Replies records the replies being written, so that a restart
+	// finishes those a crash left half-written; optional.
+	Replies conversation.ReplyStore
+	// ShutdownGrace is how long running answers may go on after Run's
+	// context ends before they are interrupted; default 20s.
+	ShutdownGrace time.Duration
 }
 
-// Principal names who may do something: a user, a Slack user group
-// ("group") or a Discord role ("role").
+// PrincipalKind tells what a Principal's ID names.
+type PrincipalKind string
+
+// The kinds of principals.
+const (
+	PrincipalUser PrincipalKind = "user"
+	// PrincipalGroup is a Slack user group.
+	PrincipalGroup PrincipalKind = "group"
+	// PrincipalRole is a Discord role.
+	PrincipalRole PrincipalKind = "role"
+)
+
+// Principal names who may do something: a user, a Slack user group or a
+// Discord role.
 type Principal struct {
 	Platform string
-	// Kind is "user", "group" or "role".
-	Kind string
-	ID   string
+	Kind     PrincipalKind
+	ID       string
 }
 
 // Route sends a customer channel's drafts to a review channel.
@@ -111,6 +128,9 @@ func (c *Config) setDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 20 * time.Second
+	}
 	if c.SystemPrompt == "" {
 		c.SystemPrompt = conversation.DefaultSystemPrompt
 	}
@@ -119,44 +139,48 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Engine routes events to one worker per active thread and runs turns.
+// Engine is kimibot's core. It takes events from platforms, hands them to
+// the dispatcher (one worker per active thread), runs turns, answers slash
+// commands, and owns the support desk.
 type Engine struct {
-	cfg Config
-	log *slog.Logger
-	est *conversation.Estimator
+	cfg      Config
+	log      *slog.Logger
+	est      *conversation.Estimator
+	dispatch *dispatcher
+	desk     *desk
 
 	mu        sync.Mutex
-	base      context.Context
 	platforms map[string]Platform
-	workers   map[conversation.ThreadKey]*worker
-	inflight  int
-	waiters   []chan struct{}
-	wg        sync.WaitGroup
 	started   chan struct{}
 }
 
-type worker struct {
-	key   conversation.ThreadKey
-	queue chan Event
-}
+var (
+	_ Handler  = (*Engine)(nil)
+	_ Commands = (*Engine)(nil)
+	_ Desk     = (*desk)(nil)
+)
 
 // NewEngine returns an engine; call Run to start it.
 func NewEngine(cfg Config) *Engine {
 	cfg.setDefaults()
-	return &Engine{
+	e := &Engine{
 		cfg:       cfg,
 		log:       cfg.Logger.With("component", "engine"),
 		est:       &conversation.Estimator{},
-		base:      context.Background(),
 		platforms: map[string]Platform{},
-		workers:   map[conversation.ThreadKey]*worker{},
 		started:   make(chan struct{}),
 	}
+	e.dispatch = newDispatcher(cfg.QueueSize, cfg.IdleTimeout, e.process)
+	e.desk = newDesk(e)
+	return e
 }
 
 // Started is closed once Run has registered its platforms and queued the
 // recovery of drafts interrupted by a restart.
 func (e *Engine) Started() <-chan struct{} { return e.started }
+
+// Desk returns the support desk: review-card actions and drafts.
+func (e *Engine) Desk() Desk { return e.desk }
 
 // Register adds a platform whose events the engine will answer.
 // Run registers its platforms itself.
@@ -166,28 +190,44 @@ func (e *Engine) Register(p Platform) {
 	e.platforms[p.Name()] = p
 }
 
-// Run registers ps, runs each until ctx ends or all of them return, and
-// then waits for running turns to end. It returns the first platform error.
+// host is what the engine gives each platform it runs.
+func (e *Engine) host() Host { return Host{Events: e, Commands: e, Desk: e.desk} }
+
+// Run registers ps, finishes what a previous run left (replies a crash
+// left half-written, stored events not yet answered, drafts being sent),
+// and runs each platform until ctx ends or all of them return. Then it
+// stops taking events, lets running answers go on for ShutdownGrace, and
+// interrupts the rest; their events are answered after the next start.
+// It returns the first platform error.
 func (e *Engine) Run(ctx context.Context, ps ...Platform) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	e.mu.Lock()
-	e.base = ctx
-	e.mu.Unlock()
+	work, stop := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer stop(nil)
+	e.dispatch.start(work)
 	for _, p := range ps {
 		e.Register(p)
 	}
-	e.reconcile(ctx)
+	e.resume(work)
 	close(e.started)
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		e.supervise(ctx, e.cfg.ReminderEvery)
-	}()
+	intake, cancel := context.WithCancel(ctx)
+	defer cancel()
+	e.dispatch.goTracked(func() { e.desk.supervise(intake, e.cfg.ReminderEvery) })
+	first := e.runPlatforms(intake, cancel, ps)
+	if first == nil && ctx.Err() == nil {
+		// Platforms ended on their own (end of input): let queued turns finish.
+		_ = e.WaitIdle(work)
+	}
+	cancel()
+	e.shutdown(stop)
+	return first
+}
+
+// runPlatforms runs ps until all of them return; the first error cancels
+// the others and is returned.
+func (e *Engine) runPlatforms(ctx context.Context, cancel context.CancelFunc, ps []Platform) error {
 	errc := make(chan error, len(ps))
 	for _, p := range ps {
 		go func() {
-			err := p.Run(ctx, e)
+			err := p.Run(ctx, e.host())
 			if err != nil && ctx.Err() == nil {
 				err = fmt.Errorf("run %s: %w", p.Name(), err)
 			} else {
@@ -203,16 +243,28 @@ func (e *Engine) Run(ctx context.Context, ps ...Platform) error {
 			cancel()
 		}
 	}
-	if first == nil {
-		// Platforms ended on their own (end of input): let queued turns finish.
-		_ = e.WaitIdle(ctx)
-	}
-	cancel()
-	e.wg.Wait()
 	return first
 }
 
-// HandleEvent queues ev for its thread's worker and returns at once.
+// errShutdown is the cause of the cancellation of answers still running
+// when the shutdown grace is over.
+var errShutdown = errors.New("interrupted by a shutdown")
+
+// shutdown lets running jobs finish within the grace, then interrupts the
+// rest with errShutdown and waits for every worker.
+func (e *Engine) shutdown(stop context.CancelCauseFunc) {
+	grace, cancel := context.WithTimeout(context.Background(), e.cfg.ShutdownGrace)
+	defer cancel()
+	if err := e.dispatch.drain(grace); err != nil {
+		e.log.Warn("shutdown grace over, interrupting running answers", "grace", e.cfg.ShutdownGrace)
+	}
+	stop(errShutdown)
+	e.dispatch.stop()
+}
+
+// HandleEvent stores ev (when the engine has an inbox) and queues it for
+// its thread's worker. It returns at once, so that the platform can be
+// acknowledged: what it accepted is answered even after a crash.
 func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 	if ev.User.Bot {
 		return nil
@@ -221,126 +273,19 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 	if ev.InReplyTo != "" {
 		if k, ok := e.threadOf(ctx, ev); ok {
 			key = k
-			ev.Thread = refFromKey(k, ev.Thread.DM)
+			dm := ev.Thread.DM
+			ev.Thread = refFromKey(k)
+			ev.Thread.DM = dm
 		}
 	}
 	if ev.Kind == EventMessage && !ev.Addressed && !e.mayConcern(ctx, key, ev) {
 		return nil
 	}
-	return e.enqueue(key, ev)
-}
-
-// mayConcern reports whether an unaddressed message is in a thread the bot
-// follows or a support channel; chatter elsewhere starts no worker.
-func (e *Engine) mayConcern(ctx context.Context, key conversation.ThreadKey, ev Event) bool {
-	if _, routed := e.reviewChannel(ctx, ev.Thread); routed {
-		return true
-	}
-	th, err := e.cfg.Threads.Thread(ctx, key)
-	return err != nil && !errors.Is(err, conversation.ErrNotFound) || err == nil && th.Active
-}
-
-// enqueue hands ev to the worker of thread key, starting one if needed.
-func (e *Engine) enqueue(key conversation.ThreadKey, ev Event) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	w := e.workers[key]
-	if w == nil {
-		w = &worker{key: key, queue: make(chan Event, e.cfg.QueueSize)}
-		e.workers[key] = w
-		e.wg.Add(1)
-		go e.runWorker(e.base, w)
-	}
-	select {
-	case w.queue <- ev:
-		e.inflight++
-		return nil
-	default:
-		return fmt.Errorf("queue event for %s: %w", key, ErrBusy)
-	}
-}
-
-// threadOf finds the conversation of the message ev replies to.
-func (e *Engine) threadOf(ctx context.Context, ev Event) (conversation.ThreadKey, bool) {
-	ref := MsgRef{Platform: ev.Thread.Platform, Channel: ev.Thread.Channel, ID: ev.InReplyTo}
-	k, err := e.cfg.Threads.ThreadByRef(ctx, ref)
-	if err != nil {
-		if !errors.Is(err, conversation.ErrNotFound) {
-			e.log.Warn("look up replied-to message", "err", err)
-		}
-		return "", false
-	}
-	return k, true
-}
-
-func (e *Engine) runWorker(ctx context.Context, w *worker) {
-	defer e.wg.Done()
-	idle := time.NewTimer(e.cfg.IdleTimeout)
-	defer idle.Stop()
-	for {
-		select {
-		case ev := <-w.queue:
-			e.process(ctx, w.key, ev)
-			e.done()
-			idle.Reset(e.cfg.IdleTimeout)
-		case <-idle.C:
-			if e.retire(w) {
-				return
-			}
-			idle.Reset(e.cfg.IdleTimeout)
-		case <-ctx.Done():
-			e.mu.Lock()
-			delete(e.workers, w.key)
-			dropped := len(w.queue)
-			e.mu.Unlock()
-			for range dropped {
-				e.done()
-			}
-			return
-		}
-	}
-}
-
-// retire removes an idle worker unless an event arrived meanwhile.
-func (e *Engine) retire(w *worker) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if len(w.queue) > 0 {
-		return false
-	}
-	delete(e.workers, w.key)
-	return true
-}
-
-func (e *Engine) done() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.inflight--
-	if e.inflight == 0 {
-		for _, ch := range e.waiters {
-			close(ch)
-		}
-		e.waiters = nil
-	}
+	return e.accept(ctx, key, ev)
 }
 
 // WaitIdle returns when no event is queued or being processed.
-func (e *Engine) WaitIdle(ctx context.Context) error {
-	e.mu.Lock()
-	if e.inflight == 0 {
-		e.mu.Unlock()
-		return nil
-	}
-	ch := make(chan struct{})
-	e.waiters = append(e.waiters, ch)
-	e.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (e *Engine) WaitIdle(ctx context.Context) error { return e.dispatch.waitIdle(ctx) }
 
 func (e *Engine) platform(name string) (Platform, bool) {
 	e.mu.Lock()

@@ -1,6 +1,3 @@
-// Package bot is kimibot's platform-neutral core: events come in from
-// platform adapters, the engine runs one worker per active thread, and each
-// turn streams the model's answer into a Reply while running tools.
 package bot
 
 import (

@@ -13,6 +13,7 @@ var (
 	errTooManySteps = errors.New("tool step limit reached")
 	errRepeatedCall = errors.New("model repeated an identical tool call")
 	errNoPlatform   = errors.New("unknown platform")
+	errRestarting   = errors.New("answer interrupted by a shutdown")
 )
 
 // newRef returns a short reference ID that ties a user-visible error to its log line.
@@ -30,6 +31,8 @@ func userMessage(err error) string {
 		return ue.UserMessage()
 	case errors.Is(err, errTooManySteps):
 		return "I stopped after too many tool steps without reaching an answer."
+	case errors.Is(err, errRestarting):
+		return "The bot is restarting and this answer was interrupted; I will answer again once it is back."
 	case errors.Is(err, errRepeatedCall):
 		return "I stopped because the model kept repeating the same tool call."
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -53,6 +53,11 @@ type ChatRequest struct {
 	Thinking    Thinking
 	// Partial continues the last message, an assistant prefix, without repeating it.
 	Partial bool
+	// OnQueued, when set, is called while the request waits for admission
+	// to the provider, with the number of requests ahead of it: first when
+	// it has to wait, then each time that number changes. It runs on the
+	// goroutine that called Stream.
+	OnQueued func(ahead int)
 }
 
 // ChatStream yields a streamed answer. Recv returns chunks in order, then
@@ -74,11 +79,22 @@ type Chunk struct {
 	Final *Completion
 }
 
+// FinishReason is why the model stopped, as the provider reports it.
+type FinishReason string
+
+// The finish reasons the engine acts on; providers may report others.
+const (
+	FinishStop          FinishReason = "stop"
+	FinishLength        FinishReason = "length"
+	FinishToolCalls     FinishReason = "tool_calls"
+	FinishContentFilter FinishReason = "content_filter"
+)
+
 // Completion is the whole result of one model call.
 type Completion struct {
 	// Model is the model that served the call (OpenRouter may route elsewhere).
 	Model        string
-	FinishReason string
+	FinishReason FinishReason
 	Content      string
 	Reasoning    string
 	// ReasoningDetails is OpenRouter's reasoning_details, verbatim.

@@ -9,46 +9,105 @@ import (
 	"kimibot/conversation"
 )
 
-// refFromKey rebuilds a ThreadRef from a conversation key.
-func refFromKey(k conversation.ThreadKey, dm bool) ThreadRef {
+// refFromKey rebuilds a ThreadRef from a conversation key; the key does
+// not say whether the conversation is a DM.
+func refFromKey(k conversation.ThreadKey) ThreadRef {
 	parts := strings.SplitN(string(k), "/", 4)
 	for len(parts) < 4 {
 		parts = append(parts, "")
 	}
-	return ThreadRef{Platform: parts[0], Workspace: parts[1], Channel: parts[2], Thread: parts[3], DM: dm}
+	return ThreadRef{Platform: parts[0], Workspace: parts[1], Channel: parts[2], Thread: parts[3]}
 }
 
-// process handles one event inside its thread's worker.
-func (e *Engine) process(ctx context.Context, key conversation.ThreadKey, ev Event) {
+// process handles one job inside its thread's worker. A stored event is
+// removed from the inbox once handled, unless a shutdown interrupted it:
+// then the next start answers it again.
+func (e *Engine) process(ctx context.Context, key conversation.ThreadKey, j job) {
+	if j.interrupted != nil {
+		e.finishInterrupted(ctx, *j.interrupted)
+		return
+	}
+	if !e.begin(ctx, key, j) {
+		return
+	}
+	if e.handle(ctx, key, j) {
+		return
+	}
+	e.settle(ctx, j.item)
+}
+
+// handle runs one event; it reports true when a shutdown interrupted it.
+func (e *Engine) handle(ctx context.Context, key conversation.ThreadKey, j job) bool {
+	ev := j.ev
 	switch ev.Kind {
 	case EventMessage:
-		review, routed := e.reviewChannel(ctx, ev.Thread)
+		dest, routed := e.desk.route(ctx, ev.Thread)
 		if !routed && !e.follows(ctx, key, ev) {
-			return
+			return false
 		}
-		if !e.duplicate(ctx, key, ev) {
-			e.turn(ctx, key, ev, review)
+		if !e.duplicate(ctx, key, j) {
+			return e.answer(ctx, key, j, dest)
 		}
 	case EventAction:
-		if !e.duplicate(ctx, key, ev) && ev.Action != nil {
-			e.decide(ctx, key, *ev.Action)
+		if !e.duplicate(ctx, key, j) && ev.Action != nil {
+			e.desk.decide(ctx, key, *ev.Action)
 		}
 	case EventReset:
-		if !e.duplicate(ctx, key, ev) {
+		if !e.duplicate(ctx, key, j) {
 			e.control(ctx, key, ev, "Starting a new conversation. I have forgotten what came before in this thread.",
 				func() error { return e.cfg.Threads.Reset(ctx, key) })
 		}
 	case EventLeave:
-		if !e.duplicate(ctx, key, ev) {
+		if !e.duplicate(ctx, key, j) {
 			e.control(ctx, key, ev, "I'll stop following this thread. Mention me to bring me back.",
 				func() error { return e.cfg.Threads.SetActive(ctx, key, false) })
 		}
 	}
+	return false
 }
 
-// duplicate records ev's dedupe keys and reports whether it was seen before.
-func (e *Engine) duplicate(ctx context.Context, key conversation.ThreadKey, ev Event) bool {
-	if len(ev.DedupeKeys) == 0 {
+// answer runs a turn for the user message of j. It reports true when a
+// shutdown interrupted the turn.
+func (e *Engine) answer(ctx context.Context, key conversation.ThreadKey, j job, dest destination) bool {
+	p, ok := e.platform(j.ev.Thread.Platform)
+	if !ok {
+		e.log.Error("event for unknown platform", "platform", j.ev.Thread.Platform, "err", errNoPlatform)
+		return false
+	}
+	t := e.newTurn(ctx, key, j.ev, p, dest)
+	t.item = j.item
+	err := t.drive(ctx, t.ask)
+	return err != nil && errors.Is(context.Cause(ctx), errShutdown)
+}
+
+// mayConcern reports whether an unaddressed message is in a thread the bot
+// follows or a support channel; chatter elsewhere starts no worker.
+func (e *Engine) mayConcern(ctx context.Context, key conversation.ThreadKey, ev Event) bool {
+	if _, routed := e.desk.route(ctx, ev.Thread); routed {
+		return true
+	}
+	th, err := e.cfg.Threads.Thread(ctx, key)
+	return err != nil && !errors.Is(err, conversation.ErrNotFound) || err == nil && th.Active
+}
+
+// threadOf finds the conversation of the message ev replies to.
+func (e *Engine) threadOf(ctx context.Context, ev Event) (conversation.ThreadKey, bool) {
+	ref := MsgRef{Platform: ev.Thread.Platform, Channel: ev.Thread.Channel, ID: ev.InReplyTo}
+	k, err := e.cfg.Threads.ThreadByRef(ctx, ref)
+	if err != nil {
+		if !errors.Is(err, conversation.ErrNotFound) {
+			e.log.Warn("look up replied-to message", "err", err)
+		}
+		return "", false
+	}
+	return k, true
+}
+
+// duplicate records the dedupe keys of j's event and reports whether it
+// was seen before. A stored event was checked when the inbox accepted it.
+func (e *Engine) duplicate(ctx context.Context, key conversation.ThreadKey, j job) bool {
+	ev := j.ev
+	if len(ev.DedupeKeys) == 0 || j.item != "" {
 		return false
 	}
 	dup, err := e.cfg.Events.MarkProcessed(ctx, e.cfg.Now(), ev.DedupeKeys...)

@@ -69,7 +69,8 @@ func (e *Engine) modelInfo(ctx context.Context, model string) ModelInfo {
 }
 
 // request builds the model call for the thread's current history.
-func (e *Engine) request(t *turnState, msgs []conversation.Message) ChatRequest {
+func (t *turn) request(msgs []conversation.Message) ChatRequest {
+	e := t.e
 	system := conversation.Message{Role: conversation.RoleSystem,
 		Text: conversation.RenderSystemPrompt(e.cfg.SystemPrompt, e.cfg.BotName, e.cfg.Now())}
 	if !t.info.Vision {
@@ -115,18 +116,18 @@ func imageNote(model string) string {
 
 // userMessage builds the stored user message, downloading image attachments
 // for a vision model.
-func (e *Engine) userMessage(ctx context.Context, t *turnState) conversation.Message {
+func (t *turn) userMessage(ctx context.Context) conversation.Message {
 	ev := t.ev
 	m := conversation.Message{Role: conversation.RoleUser, Text: ev.Text, UserID: ev.User.ID,
 		UserName: ev.User.Name, Time: ev.Time}
 	if m.Time.IsZero() {
-		m.Time = e.cfg.Now()
+		m.Time = t.e.cfg.Now()
 	}
 	if ev.Message != "" {
 		m.Refs = []MsgRef{{Platform: ev.Thread.Platform, Channel: ev.Thread.Channel, ID: ev.Message}}
 	}
 	for _, a := range ev.Attachments {
-		part, note := e.attachment(ctx, t, a)
+		part, note := t.attachment(ctx, a)
 		if part != nil {
 			m.Parts = append(m.Parts, *part)
 		}
@@ -136,7 +137,8 @@ func (e *Engine) userMessage(ctx context.Context, t *turnState) conversation.Mes
 }
 
 // attachment turns one attachment into an image part or a note for the model.
-func (e *Engine) attachment(ctx context.Context, t *turnState, a Attachment) (*conversation.Part, string) {
+func (t *turn) attachment(ctx context.Context, a Attachment) (*conversation.Part, string) {
+	limit := t.e.cfg.MaxImageBytes
 	if !a.IsImage() {
 		return nil, fmt.Sprintf("\n\n[The user attached the file %q (%s), which kimibot cannot read.]", a.Name, a.MIME)
 	}
@@ -144,11 +146,11 @@ func (e *Engine) attachment(ctx context.Context, t *turnState, a Attachment) (*c
 		return nil, imageNote(t.model)
 	}
 	d, ok := t.p.(Downloader)
-	if !ok || (a.Size > 0 && a.Size > e.cfg.MaxImageBytes) {
+	if !ok || (a.Size > 0 && a.Size > limit) {
 		return nil, fmt.Sprintf("\n\n[The user attached the image %q, which could not be read.]", a.Name)
 	}
 	data, err := d.Download(ctx, a)
-	if err != nil || int64(len(data)) > e.cfg.MaxImageBytes {
+	if err != nil || int64(len(data)) > limit {
 		t.log.Warn("download image", "name", a.Name, "err", err, "bytes", len(data))
 		return nil, fmt.Sprintf("\n\n[The user attached the image %q, which could not be downloaded.]", a.Name)
 	}

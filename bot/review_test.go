@@ -17,7 +17,7 @@ type postRecorder struct {
 }
 
 func (p *postRecorder) Name() string                                      { return "test" }
-func (p *postRecorder) Run(ctx context.Context, h Handler) error          { <-ctx.Done(); return nil }
+func (p *postRecorder) Run(ctx context.Context, _ Host) error             { <-ctx.Done(); return nil }
 func (p *postRecorder) Reply(context.Context, ReplyTarget) (Reply, error) { return &collector{}, nil }
 func (p *postRecorder) Post(_ context.Context, where ThreadRef, text, _ string) (MsgRef, error) {
 	p.posts = append(p.posts, where)
@@ -51,8 +51,8 @@ func TestRemindOncePerDraft(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e.remind(ctx)
-	e.remind(ctx)
+	e.desk.remind(ctx)
+	e.desk.remind(ctx)
 	if len(p.posts) != 1 {
 		t.Fatalf("reminders = %d, want one for the old draft only", len(p.posts))
 	}

@@ -53,7 +53,7 @@ func MustDraft(tb testing.TB, h *harness, ev bot.Event, n int) bottest.CardState
 
 func act(tb testing.TB, h *harness, kind bot.ActionKind, id string, u bot.User, text string) error {
 	tb.Helper()
-	err := h.Engine.HandleAction(testCtx(tb), bot.Action{Kind: kind, DraftID: id, User: u, Platform: "test", Text: text,
+	err := h.Engine.Desk().HandleAction(testCtx(tb), bot.Action{Kind: kind, DraftID: id, User: u, Platform: "test", Text: text,
 		DedupeKey: "interaction-" + string(kind) + "-" + u.ID + "-" + id})
 	h.WaitIdle(tb)
 	return err
@@ -88,7 +88,7 @@ func TestDraftIsReviewedBeforeAnythingReachesTheCustomer(t *testing.T) {
 	if err := act(t, h, bot.ActionApprove, c.DraftID, stranger, ""); !errors.Is(err, bot.ErrNotAllowed) {
 		t.Fatalf("stranger's approve = %v, want ErrNotAllowed", err)
 	}
-	if d, _ := h.Engine.Draft(testCtx(t), c.DraftID); d.State != conversation.DraftPending || len(h.p.Posts()) != 0 {
+	if d, _ := h.Engine.Desk().Draft(testCtx(t), c.DraftID); d.State != conversation.DraftPending || len(h.p.Posts()) != 0 {
 		t.Fatalf("a non-approver changed the draft: %s, %d posts", d.State, len(h.p.Posts()))
 	}
 
@@ -127,7 +127,7 @@ func TestApproveTwiceAndTwoApproversSendOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = h.Engine.HandleAction(testCtx(t), bot.Action{Kind: bot.ActionApprove, DraftID: card.Card.DraftID,
+			_ = h.Engine.Desk().HandleAction(testCtx(t), bot.Action{Kind: bot.ActionApprove, DraftID: card.Card.DraftID,
 				User: u, Platform: "test", DedupeKey: "click-" + string(rune('a'+i))})
 		}()
 	}
@@ -214,7 +214,7 @@ func TestRegenerateReplacesDraft(t *testing.T) {
 	if !strings.Contains(last[len(last)-1].Text(), "make it shorter") {
 		t.Fatalf("the instruction did not reach the model: %q", last[len(last)-1].Text())
 	}
-	old, _ := h.Engine.Draft(testCtx(t), card.Card.DraftID)
+	old, _ := h.Engine.Desk().Draft(testCtx(t), card.Card.DraftID)
 	if old.State != conversation.DraftSuperseded {
 		t.Fatalf("old draft state = %s", old.State)
 	}
@@ -292,7 +292,7 @@ func TestCrashBetweenSendingAndSentEndsWithOneReply(t *testing.T) {
 func waitDraftState(tb testing.TB, h *harness, id string, state conversation.DraftState) conversation.Draft {
 	tb.Helper()
 	h.WaitIdle(tb)
-	d, err := h.Engine.Draft(testCtx(tb), id)
+	d, err := h.Engine.Desk().Draft(testCtx(tb), id)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestApproverCheck(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := h.Engine.CanApprove(testCtx(t), "test", tc.user); got != tc.want {
+			if got := h.Engine.Desk().CanApprove(testCtx(t), "test", tc.user); got != tc.want {
 				t.Fatalf("CanApprove(%+v) = %v, want %v", tc.user, got, tc.want)
 			}
 		})

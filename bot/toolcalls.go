@@ -17,7 +17,7 @@ const maxRepeatSteps = 2
 // needs approval stops the run: its index is returned (else -1) and it and
 // later calls have no result yet. A call identical to an earlier one in
 // the same turn is not run again; two steps of only repeats end the turn.
-func (e *Engine) runCalls(ctx context.Context, t *turnState, calls []conversation.ToolCall,
+func (t *turn) runCalls(ctx context.Context, calls []conversation.ToolCall,
 	done map[string]conversation.ToolRecord) ([]conversation.ToolRecord, int, error) {
 	recs := make([]conversation.ToolRecord, len(calls))
 	repeats := 0
@@ -34,11 +34,11 @@ func (e *Engine) runCalls(ctx context.Context, t *turnState, calls []conversatio
 				"this turn; use that result instead of calling it again.", c.Name), true
 			continue
 		}
-		if e.needsApproval(c.Name) {
+		if t.e.needsApproval(c.Name) {
 			return recs, i, nil
 		}
 		t.calls[sig] = true
-		recs[i].Result, recs[i].IsError = e.runTool(ctx, t, c)
+		recs[i].Result, recs[i].IsError = t.runTool(ctx, c)
 		t.records = append(t.records, recs[i])
 	}
 	if len(calls) > 0 && repeats == len(calls) {
@@ -63,12 +63,13 @@ func (e *Engine) needsApproval(name string) bool {
 	return false
 }
 
-func (e *Engine) runTool(ctx context.Context, t *turnState, c conversation.ToolCall) (string, bool) {
-	if e.cfg.Tools == nil {
+func (t *turn) runTool(ctx context.Context, c conversation.ToolCall) (string, bool) {
+	tools := t.e.cfg.Tools
+	if tools == nil {
 		return "error: no tools are available", true
 	}
-	e.status(ctx, t, e.cfg.Tools.Describe(c.Name, c.Arguments))
-	res := e.cfg.Tools.Run(ctx, c.Name, c.Arguments)
+	t.status(ctx, tools.Describe(c.Name, c.Arguments))
+	res := tools.Run(ctx, c.Name, c.Arguments)
 	t.log.Info("tool call", "tool", c.Name, "error", res.IsError)
 	return res.Content, res.IsError
 }

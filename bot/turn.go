@@ -11,12 +11,15 @@ import (
 	"kimibot/conversation"
 )
 
-// turnState is the state of one turn: a user message and everything the
-// model does until it answers.
-type turnState struct {
+// turn is one user message and everything the model does until it
+// answers: model steps, tool calls and their results. Where the answer
+// goes, the user's thread or the support desk, is its destination.
+type turn struct {
+	e      *Engine
 	key    conversation.ThreadKey
 	ev     Event
 	p      Platform
+	dest   destination
 	reply  Reply
 	model  string
 	info   ModelInfo
@@ -26,170 +29,186 @@ type turnState struct {
 	calls  map[string]bool
 	loops  int
 	log    *slog.Logger
-	// review is the review channel of a support turn: the answer becomes a
-	// draft instead of a reply.
-	review string
 	// records are the tool calls of the turn, for review cards.
 	records []conversation.ToolRecord
 	// instruction is a reviewer's instruction for a regenerated draft.
 	instruction string
-	// card is the review card a regenerated draft replaces.
-	card MsgRef
+	// item is the inbox entry of the event the turn answers, if stored.
+	item string
+	// replyID names the record of the turn's platform reply, if recorded.
+	replyID string
+}
+
+// outcome is how a turn ended: with an answer, or paused on a tool call
+// that waits for an approver.
+type outcome struct {
+	answer conversation.Message
+	reason FinishReason
+	pause  *pause
+}
+
+// pause is a model step whose tool call recs[awaiting] waits for approval;
+// the calls before it carry their results.
+type pause struct {
+	step     conversation.Message
+	recs     []conversation.ToolRecord
+	awaiting int
+}
+
+// destination is where a turn's result goes: the user's thread (direct)
+// or a draft for reviewers (the desk).
+type destination interface {
+	// open sets up t.reply, where the answer streams.
+	open(ctx context.Context, t *turn) error
+	// answered delivers the final answer.
+	answered(ctx context.Context, t *turn, out outcome) error
+	// paused records a tool call that waits for an approver.
+	paused(ctx context.Context, t *turn, p pause) error
+	// failed reports err once, with a reference ID.
+	failed(ctx context.Context, t *turn, err error)
 }
 
 // newTurn prepares a turn for ev in thread key.
-func (e *Engine) newTurn(ctx context.Context, key conversation.ThreadKey, ev Event, p Platform, review string) *turnState {
-	t := &turnState{key: key, ev: ev, p: p, start: e.cfg.Now(), calls: map[string]bool{}, review: review,
+func (e *Engine) newTurn(ctx context.Context, key conversation.ThreadKey, ev Event, p Platform, dest destination) *turn {
+	t := &turn{e: e, key: key, ev: ev, p: p, dest: dest, start: e.cfg.Now(), calls: map[string]bool{},
 		log: e.log.With("thread", key)}
 	t.model, _ = e.ResolveModel(ctx, ev.Thread, ev.User.ID)
 	t.info = e.modelInfo(ctx, t.model)
 	return t
 }
 
-// turn answers one user message (or drafts an answer in a support
-// channel); failures are reported to the user once.
-func (e *Engine) turn(ctx context.Context, key conversation.ThreadKey, ev Event, review string) {
-	p, ok := e.platform(ev.Thread.Platform)
-	if !ok {
-		e.log.Error("event for unknown platform", "platform", ev.Thread.Platform, "err", errNoPlatform)
-		return
-	}
-	t := e.newTurn(ctx, key, ev, p, review)
-	if err := e.runTurn(ctx, t); err != nil {
-		e.turnFailed(ctx, t, err)
-	}
-}
-
-func (e *Engine) runTurn(ctx context.Context, t *turnState) error {
-	user := e.userMessage(ctx, t)
-	if _, err := e.cfg.Threads.Append(ctx, t.key, user); err != nil {
-		return fmt.Errorf("store user message: %w", err)
-	}
-	return e.loop(ctx, t)
-}
-
-// turnFailed reports a failed turn: to the user, or for a support turn to
-// the review channel, never to the customer.
-func (e *Engine) turnFailed(ctx context.Context, t *turnState, err error) {
-	if t.review == "" {
-		e.reportFailure(ctx, t.p, t.ev, t.reply, err)
-		return
-	}
-	ref := newRef()
-	e.log.Error("draft failed", "ref", ref, "thread", t.key, "err", err)
-	if poster, ok := t.p.(Poster); ok {
-		where := ThreadRef{Platform: t.ev.Thread.Platform, Workspace: t.ev.Thread.Workspace, Channel: t.review}
-		msg := fmt.Sprintf("Could not draft a reply to %s: %s (ref %s)", t.ev.User.Name, userMessage(err), ref)
-		if _, perr := poster.Post(ctx, where, msg, ""); perr != nil {
-			e.log.Error("report draft failure", "ref", ref, "err", perr)
+// drive opens t's reply, runs body and delivers its outcome; a failure is
+// reported once through the destination and returned.
+func (t *turn) drive(ctx context.Context, body func(ctx context.Context) (outcome, error)) error {
+	defer t.closeReply(ctx)
+	err := t.dest.open(ctx, t)
+	if err == nil {
+		t.status(ctx, "thinking…")
+		var out outcome
+		if out, err = body(ctx); err == nil {
+			err = t.deliver(ctx, out)
 		}
 	}
-}
-
-// openReply opens where the answer goes: the platform reply, or a
-// collector for a draft.
-func (e *Engine) openReply(ctx context.Context, t *turnState) error {
-	if t.review != "" {
-		t.reply = &collector{}
-		return nil
-	}
-	r, err := t.p.Reply(ctx, ReplyTarget{Thread: t.ev.Thread, User: t.ev.User.ID, Message: t.ev.Message})
 	if err != nil {
-		return fmt.Errorf("open reply: %w", err)
+		t.dest.failed(ctx, t, err)
 	}
-	t.reply = r
-	return nil
+	return err
 }
 
-// loop opens the reply and runs model steps until an answer.
-func (e *Engine) loop(ctx context.Context, t *turnState) error {
-	if err := e.openReply(ctx, t); err != nil {
-		return err
+// deliver hands the outcome to the destination.
+func (t *turn) deliver(ctx context.Context, out outcome) error {
+	if out.pause != nil {
+		return t.dest.paused(ctx, t, *out.pause)
 	}
-	e.status(ctx, t, "thinking…")
-	return e.steps(ctx, t)
+	return t.dest.answered(ctx, t, out)
 }
 
-func (e *Engine) steps(ctx context.Context, t *turnState) error {
-	for range e.cfg.MaxSteps {
-		done, err := e.step(ctx, t)
+// ask stores the user's message and runs the turn to its outcome.
+func (t *turn) ask(ctx context.Context) (outcome, error) {
+	user := t.userMessage(ctx)
+	if _, err := t.e.cfg.Threads.Append(ctx, t.key, user); err != nil {
+		return outcome{}, fmt.Errorf("store user message: %w", err)
+	}
+	return t.run(ctx)
+}
+
+// run makes model steps until the turn has an outcome.
+func (t *turn) run(ctx context.Context) (outcome, error) {
+	for range t.e.cfg.MaxSteps {
+		out, done, err := t.step(ctx)
 		if err != nil || done {
-			return err
+			return out, err
 		}
 	}
-	return errTooManySteps
+	return outcome{}, errTooManySteps
+}
+
+// resume finishes a paused step (its calls in done keep their results)
+// and runs the turn on.
+func (t *turn) resume(ctx context.Context, step conversation.Message,
+	done map[string]conversation.ToolRecord) (outcome, error) {
+	if p, err := t.completeStep(ctx, step, done); err != nil || p != nil {
+		return outcome{pause: p}, err
+	}
+	return t.run(ctx)
 }
 
 // step makes one model call and runs the tools it asks for. It reports
-// true when the turn is over: answered, drafted, or paused for approval.
-func (e *Engine) step(ctx context.Context, t *turnState) (bool, error) {
-	msgs, err := e.cfg.Threads.Messages(ctx, t.key)
+// true when the turn has its outcome.
+func (t *turn) step(ctx context.Context) (outcome, bool, error) {
+	msgs, err := t.e.cfg.Threads.Messages(ctx, t.key)
 	if err != nil {
-		return false, fmt.Errorf("load history: %w", err)
+		return outcome{}, false, fmt.Errorf("load history: %w", err)
 	}
-	req := e.request(t, msgs)
-	comp, err := e.streamInto(ctx, t, req)
+	req := t.request(msgs)
+	comp, err := t.streamInto(ctx, req)
 	if err != nil {
-		return false, err
+		return outcome{}, false, err
 	}
+	asst := t.account(ctx, req, comp)
+	if len(comp.ToolCalls) == 0 {
+		return outcome{answer: asst, reason: comp.FinishReason}, true, nil
+	}
+	p, err := t.completeStep(ctx, asst, nil)
+	if err != nil || p != nil {
+		return outcome{pause: p}, true, err
+	}
+	t.status(ctx, "thinking…")
+	return outcome{}, false, nil
+}
+
+// account records a model call's usage and returns its assistant message.
+func (t *turn) account(ctx context.Context, req ChatRequest, comp *Completion) conversation.Message {
 	t.usage = t.usage.Add(comp.Usage)
 	t.served = comp.Model
 	if t.served == "" {
 		t.served = t.model
 	}
-	e.recordUsage(ctx, t, t.served, comp.Usage)
+	t.e.recordUsage(ctx, t, t.served, comp.Usage)
 	if comp.Usage.PromptTokens > 0 {
-		e.est.Observe(e.est.Estimate(req.Messages), comp.Usage.PromptTokens)
+		t.e.est.Observe(t.e.est.Estimate(req.Messages), comp.Usage.PromptTokens)
 	}
 	usage := comp.Usage
-	asst := conversation.Message{Role: conversation.RoleAssistant, Text: comp.Content, Reasoning: comp.Reasoning,
+	return conversation.Message{Role: conversation.RoleAssistant, Text: comp.Content, Reasoning: comp.Reasoning,
 		ReasoningDetails: comp.ReasoningDetails, ToolCalls: comp.ToolCalls, Model: t.served, Usage: &usage,
-		Time: e.cfg.Now()}
-	if len(comp.ToolCalls) == 0 {
-		if t.review != "" {
-			return true, e.finishDraft(ctx, t, asst)
-		}
-		return true, e.finish(ctx, t, asst, comp.FinishReason)
-	}
-	paused, err := e.completeStep(ctx, t, asst, nil)
-	if err != nil || paused {
-		return paused, err
-	}
-	e.status(ctx, t, "thinking…")
-	return false, nil
+		Time: t.e.cfg.Now()}
 }
 
 // completeStep runs the tool calls of asst not yet in done and stores the
-// step. It reports true when a call waits for approval instead.
-func (e *Engine) completeStep(ctx context.Context, t *turnState, asst conversation.Message,
-	done map[string]conversation.ToolRecord) (bool, error) {
-	recs, awaiting, err := e.runCalls(ctx, t, asst.ToolCalls, done)
+// step. It returns a pause instead when a call waits for approval.
+func (t *turn) completeStep(ctx context.Context, asst conversation.Message,
+	done map[string]conversation.ToolRecord) (*pause, error) {
+	recs, awaiting, err := t.runCalls(ctx, asst.ToolCalls, done)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	if awaiting >= 0 {
-		return true, e.pauseForApproval(ctx, t, asst, recs, awaiting)
+		return &pause{step: asst, recs: recs, awaiting: awaiting}, nil
 	}
 	msgs := []conversation.Message{asst}
 	for _, r := range recs {
 		msgs = append(msgs, conversation.Message{Role: conversation.RoleTool, ToolCallID: r.ID, ToolName: r.Name,
-			Text: r.Result, IsError: r.IsError, Time: e.cfg.Now()})
+			Text: r.Result, IsError: r.IsError, Time: t.e.cfg.Now()})
 	}
-	if _, err := e.cfg.Threads.Append(ctx, t.key, msgs...); err != nil {
-		return false, fmt.Errorf("store tool results: %w", err)
+	if _, err := t.e.cfg.Threads.Append(ctx, t.key, msgs...); err != nil {
+		return nil, fmt.Errorf("store tool results: %w", err)
 	}
-	return false, nil
+	return nil, nil
 }
 
 // streamInto streams one model call into the reply and returns its result.
-func (e *Engine) streamInto(ctx context.Context, t *turnState, req ChatRequest) (*Completion, error) {
-	s, err := e.cfg.Model.Stream(ctx, req)
+func (t *turn) streamInto(ctx context.Context, req ChatRequest) (*Completion, error) {
+	req.OnQueued = func(ahead int) { t.status(ctx, queuedStatus(ahead)) }
+	w := t.watch(ctx)
+	defer w.end()
+	s, err := t.e.cfg.Model.Stream(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
 	for {
 		c, err := s.Recv()
+		w.seen()
 		switch {
 		case errors.Is(err, io.EOF):
 			return nil, errors.New("model stream ended without a result")
@@ -202,52 +221,19 @@ func (e *Engine) streamInto(ctx context.Context, t *turnState, req ChatRequest) 
 				return nil, fmt.Errorf("show answer: %w", err)
 			}
 		case c.ToolName != "":
-			e.status(ctx, t, "calling "+c.ToolName+"…")
+			t.status(ctx, "calling "+c.ToolName+"…")
 		}
 	}
-}
-
-// finish stores the answer and completes the reply with its footer.
-func (e *Engine) finish(ctx context.Context, t *turnState, asst conversation.Message, reason string) error {
-	switch reason {
-	case "length":
-		if err := t.reply.Append(ctx, "\n\n_(The answer reached the length limit and was cut off.)_"); err != nil {
-			return fmt.Errorf("show answer: %w", err)
-		}
-	case "content_filter":
-		return contentFiltered{}
-	}
-	if asst.Text == "" {
-		if err := t.reply.Append(ctx, "_(The model returned an empty answer.)_"); err != nil {
-			return fmt.Errorf("show answer: %w", err)
-		}
-	}
-	if _, err := e.cfg.Threads.Append(ctx, t.key, asst); err != nil {
-		return fmt.Errorf("store answer: %w", err)
-	}
-	refs, err := t.reply.Finish(ctx, Footer{Model: t.served, Usage: t.usage, Elapsed: e.cfg.Now().Sub(t.start)})
-	if err != nil {
-		return fmt.Errorf("finish reply: %w", err)
-	}
-	if len(refs) > 0 {
-		if err := e.cfg.Threads.IndexRefs(ctx, t.key, refs...); err != nil {
-			t.log.Warn("index reply messages", "err", err)
-		}
-	}
-	return nil
 }
 
 // status shows s in the reply; a failure to show status is not fatal.
-func (e *Engine) status(ctx context.Context, t *turnState, s string) {
+func (t *turn) status(ctx context.Context, s string) {
 	if err := t.reply.Status(ctx, s); err != nil {
 		t.log.Debug("show status", "err", err)
 	}
 }
 
-// contentFiltered is the error for an answer stopped by the provider's filter.
-type contentFiltered struct{}
-
-func (contentFiltered) Error() string { return "answer stopped by content filter" }
-func (contentFiltered) UserMessage() string {
-	return "Kimi declined to continue this answer (content filter)."
+// footer is the small print of the turn's answer.
+func (t *turn) footer() Footer {
+	return Footer{Model: t.served, Usage: t.usage, Elapsed: t.e.cfg.Now().Sub(t.start)}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // recordUsage stores one model call's usage with its cost.
-func (e *Engine) recordUsage(ctx context.Context, t *turnState, model string, u conversation.Usage) {
+func (e *Engine) recordUsage(ctx context.Context, t *turn, model string, u conversation.Usage) {
 	if e.cfg.Usage == nil {
 		return
 	}

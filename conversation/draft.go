@@ -43,13 +43,31 @@ type ToolRecord struct {
 	IsError   bool   `json:"is_error,omitempty"`
 }
 
+// AuditAction names a step in a draft's life, as decisions and audit
+// records store it.
+type AuditAction string
+
+// The audit actions: a reviewer's decisions, and the steps the bot takes.
+const (
+	AuditApprove    AuditAction = "approve"
+	AuditEdit       AuditAction = "edit"
+	AuditReject     AuditAction = "reject"
+	AuditRegenerate AuditAction = "regenerate"
+	// AuditSupersede marks a draft replaced by a newer customer message.
+	AuditSupersede AuditAction = "supersede"
+	// AuditSent records that an approved reply reached the customer.
+	AuditSent AuditAction = "sent"
+	// AuditRan records that an approved tool call ran.
+	AuditRan AuditAction = "ran"
+)
+
 // Decision is what a reviewer did with a draft.
 type Decision struct {
-	// Action is "approve", "edit", "reject", "regenerate" or "supersede".
-	Action string    `json:"action"`
-	By     string    `json:"by,omitempty"`
-	ByName string    `json:"by_name,omitempty"`
-	At     time.Time `json:"at"`
+	// Action is AuditApprove, AuditEdit, AuditReject, AuditRegenerate or AuditSupersede.
+	Action AuditAction `json:"action"`
+	By     string      `json:"by,omitempty"`
+	ByName string      `json:"by_name,omitempty"`
+	At     time.Time   `json:"at"`
 	// Reason is the rejection reason or the regeneration instruction.
 	Reason string `json:"reason,omitempty"`
 }
@@ -99,7 +117,7 @@ type AuditRecord struct {
 	DraftID   string       `json:"draft_id"`
 	Kind      DraftKind    `json:"kind"`
 	Thread    ThreadKey    `json:"thread"`
-	Action    string       `json:"action"`
+	Action    AuditAction  `json:"action"`
 	By        string       `json:"by,omitempty"`
 	ByName    string       `json:"by_name,omitempty"`
 	From      DraftState   `json:"from"`

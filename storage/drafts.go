@@ -27,10 +27,6 @@ var (
 	errDraftIdentity = errors.New("draft id and thread cannot change")
 )
 
-// actionSupersede is the decision and audit action of a draft replaced by a
-// newer one.
-const actionSupersede = "supersede"
-
 var _ conversation.DraftStore = (*Store)(nil)
 
 // CreateDraft stores d, which needs an ID not used before and a thread, in
@@ -218,14 +214,14 @@ func supersede(tx *bolt.Tx, d conversation.Draft, now time.Time) ([]conversation
 	for i, old := range pending {
 		p := old
 		p.State = conversation.DraftSuperseded
-		p.Decision = &conversation.Decision{Action: actionSupersede, At: now}
+		p.Decision = &conversation.Decision{Action: conversation.AuditSupersede, At: now}
 		p.Updated = now
 		if err := storeDraft(tx, &old, p); err != nil {
 			return nil, err
 		}
 		if err := appendAudit(tx, conversation.AuditRecord{
 			Time: now, DraftID: p.ID, Kind: p.Kind, Thread: p.Thread,
-			Action: actionSupersede, From: old.State, To: p.State,
+			Action: conversation.AuditSupersede, From: old.State, To: p.State,
 			DraftText: p.Text, ToolCalls: p.ToolCalls, Model: p.Model,
 			Reason: "superseded by draft " + d.ID,
 		}); err != nil {

@@ -490,7 +490,7 @@ func TestDraftsByState(t *testing.T) {
 
 // mustAuditAt appends an audit record at time at for draft id by a no-op
 // update, and returns the record as stored.
-func mustAuditAt(tb testing.TB, s *storage.Store, id, action string, at time.Time) conversation.AuditRecord {
+func mustAuditAt(tb testing.TB, s *storage.Store, id string, action conversation.AuditAction, at time.Time) conversation.AuditRecord {
 	tb.Helper()
 	rec := conversation.AuditRecord{Time: at, Action: action, Reason: "check <@U1> & \"quotes\""}
 	if _, err := s.UpdateDraft(context.Background(), id, func(*conversation.Draft) (*conversation.AuditRecord, error) {
@@ -665,8 +665,8 @@ func TestMigrate_V1ToV2(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if got := storage.FileSchemaVersion(t, path); got != 2 {
-		t.Errorf("schema version after migration = %d, want 2", got)
+	if got := storage.FileSchemaVersion(t, path); got != storage.LatestSchema {
+		t.Errorf("schema version after migration = %d, want %d", got, storage.LatestSchema)
 	}
 
 	s = storagetest.MustOpenAt(t, path, storage.Options{NoSync: true})

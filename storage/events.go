@@ -22,34 +22,42 @@ func (s *Store) MarkProcessed(ctx context.Context, now time.Time, ids ...string)
 		now = s.now()
 	}
 	err = s.update(ctx, func(tx *bolt.Tx) error {
-		events, byTime := tx.Bucket(bucketEvents), tx.Bucket(bucketEventTime)
-		seen := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			if id == "" || seen[id] {
-				continue
-			}
-			seen[id] = true
-			if v := events.Get([]byte(id)); len(v) == 8 {
-				at := decodeNano(v)
-				if now.Sub(at) <= s.ttl {
-					dup = true
-					continue
-				}
-				if err := byTime.Delete(eventTimeKey(at, id)); err != nil {
-					return err
-				}
-			}
-			if err := events.Put([]byte(id), encodeNano(now)); err != nil {
-				return err
-			}
-			if err := byTime.Put(eventTimeKey(now, id), nil); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		dup, err = s.markProcessed(tx, now, ids)
+		return err
 	})
 	if err != nil {
 		return false, fmt.Errorf("mark %d events processed: %w", len(ids), err)
+	}
+	return dup, nil
+}
+
+// markProcessed is MarkProcessed inside tx: it records ids at now and
+// reports whether any was already recorded within the TTL.
+func (s *Store) markProcessed(tx *bolt.Tx, now time.Time, ids []string) (dup bool, err error) {
+	events, byTime := tx.Bucket(bucketEvents), tx.Bucket(bucketEventTime)
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		if v := events.Get([]byte(id)); len(v) == 8 {
+			at := decodeNano(v)
+			if now.Sub(at) <= s.ttl {
+				dup = true
+				continue
+			}
+			if err := byTime.Delete(eventTimeKey(at, id)); err != nil {
+				return false, err
+			}
+		}
+		if err := events.Put([]byte(id), encodeNano(now)); err != nil {
+			return false, err
+		}
+		if err := byTime.Put(eventTimeKey(now, id), nil); err != nil {
+			return false, err
+		}
 	}
 	return dup, nil
 }

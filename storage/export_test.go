@@ -67,3 +67,25 @@ func (s *Store) BucketLen(tb testing.TB, names ...string) []int {
 	}
 	return out
 }
+
+// DropDurableBuckets turns a closed current database file into a version 2
+// file: it deletes the version 3 buckets and stamps version 2.
+func DropDurableBuckets(tb testing.TB, path string) {
+	tb.Helper()
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		tb.Fatalf("open raw database: %v", err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketInbox, bucketInboxIDs, bucketReplies} {
+			if err := tx.DeleteBucket(name); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bucketMeta).Put(keySchemaVersion, u64(2))
+	})
+	if err != nil {
+		tb.Fatalf("drop version 3 buckets: %v", err)
+	}
+}

@@ -26,6 +26,7 @@ type migration struct {
 var migrations = []migration{
 	{version: 1, fn: createBuckets},
 	{version: 2, fn: createDraftBuckets},
+	{version: 3, fn: createDurableBuckets},
 }
 
 // latestSchema is the schema version this binary writes.
@@ -49,6 +50,17 @@ func createBuckets(tx *bolt.Tx) error {
 // audit trail.
 func createDraftBuckets(tx *bolt.Tx) error {
 	for _, name := range [][]byte{bucketDrafts, bucketDraftsThread, bucketAudit} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// createDurableBuckets is version 3: the durable inbox, its ID index and
+// the open replies.
+func createDurableBuckets(tx *bolt.Tx) error {
+	for _, name := range [][]byte{bucketInbox, bucketInboxIDs, bucketReplies} {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}

@@ -17,7 +17,8 @@ import (
 )
 
 // Bucket names. The version 1 migration creates the buckets of threads,
-// events, settings and usage; version 2 adds drafts and the audit trail.
+// events, settings and usage; version 2 adds drafts and the audit trail;
+// version 3 the durable inbox and the open replies.
 var (
 	bucketMeta      = []byte("meta")
 	bucketThreads   = []byte("threads")
@@ -31,6 +32,10 @@ var (
 	bucketDrafts       = []byte("drafts")
 	bucketDraftsThread = []byte("drafts_by_thread")
 	bucketAudit        = []byte("audit")
+
+	bucketInbox    = []byte("inbox")
+	bucketInboxIDs = []byte("inbox_ids")
+	bucketReplies  = []byte("replies")
 )
 
 // The defaults for zero Options fields.

@@ -69,7 +69,7 @@ func (c *Console) Thread() bot.ThreadRef {
 // Run reads lines until end of input or ctx ends, waiting for each answer
 // before reading the next line. "/new" starts a fresh conversation and
 // "/quit" ends the session.
-func (c *Console) Run(ctx context.Context, h bot.Handler) error {
+func (c *Console) Run(ctx context.Context, h bot.Host) error {
 	sc := bufio.NewScanner(c.opts.In)
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
 	for c.prompt(); sc.Scan(); c.prompt() {
@@ -80,7 +80,7 @@ func (c *Console) Run(ctx context.Context, h bot.Handler) error {
 		if line == "/quit" || line == "/exit" {
 			return nil
 		}
-		if err := h.HandleEvent(ctx, c.event(line)); err != nil {
+		if err := h.Events.HandleEvent(ctx, c.event(line)); err != nil {
 			fmt.Fprintf(c.opts.Err, "error: %v\n", err)
 			continue
 		}

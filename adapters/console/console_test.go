@@ -42,7 +42,7 @@ func TestConsoleTurnsCommandsAndEnd(t *testing.T) {
 	c := console.New(console.Options{In: strings.NewReader("hello\n\n/new\nsecond\n/quit\nnever\n"), Out: &out,
 		Err: &errOut, Footer: true})
 	h := &answerer{c: c}
-	if err := c.Run(context.Background(), h); err != nil {
+	if err := c.Run(context.Background(), bot.Host{Events: h}); err != nil {
 		t.Fatal(err)
 	}
 	if got := out.String(); got != "echo: hello\necho: /new\necho: second\n" {
@@ -65,7 +65,7 @@ func TestConsoleTurnsCommandsAndEnd(t *testing.T) {
 func TestConsoleShowsFailures(t *testing.T) {
 	var out, errOut bytes.Buffer
 	c := console.New(console.Options{In: strings.NewReader("hi\n"), Out: &out, Err: &errOut})
-	if err := c.Run(context.Background(), &answerer{c: c, fail: true}); err != nil {
+	if err := c.Run(context.Background(), bot.Host{Events: &answerer{c: c, fail: true}}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(errOut.String(), "error: Kimi is busy (ref abc)") {
@@ -80,7 +80,7 @@ func (refusing) HandleEvent(context.Context, bot.Event) error { return errors.Ne
 func TestConsoleKeepsReadingAfterRefusedEvent(t *testing.T) {
 	var out bytes.Buffer
 	c := console.New(console.Options{In: strings.NewReader("a\nb\n"), Out: &out})
-	if err := c.Run(context.Background(), refusing{}); err != nil {
+	if err := c.Run(context.Background(), bot.Host{Events: refusing{}}); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Count(out.String(), "error: queue full") != 2 {

@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf16"
 
 	"github.com/bwmarrin/discordgo"
 
 	"kimibot/bot"
 	"kimibot/conversation"
+	"kimibot/internal/chattext"
 )
+
+var _ bot.Cards = (*Adapter)(nil)
 
 // Discord's limits on embeds and text inputs.
 const (
@@ -23,13 +25,9 @@ const (
 	maxTextInput   = 4000
 )
 
-// Card layout: tool call arguments and results are shown short, the draft
-// keeps at least minDraft characters of the embed's budget.
-const (
-	maxToolArgs   = 300
-	maxToolResult = 300
-	minDraft      = 1000
-)
+// minDraft is how much of the embed's budget the draft keeps at least;
+// tool calls are shown short (chattext.ToolArgsLimit, ToolResultLimit).
+const minDraft = 1000
 
 // Card colours, from Discord's palette.
 const (
@@ -45,7 +43,7 @@ const (
 // and a row of buttons. In a conversation's thread that does not exist
 // yet, the thread is started from the conversation's first message.
 func (a *Adapter) PostCard(ctx context.Context, where bot.ThreadRef, c bot.Card) (bot.MsgRef, error) {
-	dest := a.place(ctx, where, true)
+	dest := a.place(ctx, where, inThread)
 	body := messageCreate{Nonce: randomNonce(), EnforceNonce: true, AllowedMentions: noPings(false),
 		Embeds: []*discordgo.MessageEmbed{cardEmbed(c)}, Components: cardButtons(c)}
 	m, err := a.create(ctx, dest, body)
@@ -119,11 +117,11 @@ func cardEmbed(c bot.Card) *discordgo.MessageEmbed {
 	if c.Outcome != "" {
 		tail = append(tail, field("Outcome", c.Outcome, false))
 	}
-	used := textLen(e.Title) + textLen(e.Footer.Text) + fieldsLen(head) + fieldsLen(tail)
+	used := discordText.Len(e.Title) + discordText.Len(e.Footer.Text) + fieldsLen(head) + fieldsLen(tail)
 	tools := toolFields(c.ToolCalls, maxEmbedTotal-minDraft-used, maxFields-len(head)-len(tail))
 	used += fieldsLen(tools)
 	e.Fields = append(append(head, tools...), tail...)
-	e.Description = clipLen(c.Draft, min(maxDescription, maxEmbedTotal-used))
+	e.Description = discordText.Count.Clip(c.Draft, min(maxDescription, maxEmbedTotal-used))
 	return e
 }
 
@@ -156,19 +154,21 @@ func moreTools(n int) *discordgo.MessageEmbedField {
 
 // toolText is a tool call's arguments and a short result.
 func toolText(r conversation.ToolRecord) string {
-	args := strings.ReplaceAll(clipLen(r.Arguments, maxToolArgs), "```", "'''")
+	args := strings.ReplaceAll(discordText.Count.Clip(r.Arguments, chattext.ToolArgsLimit), "```", "'''")
 	result := "not run yet"
 	if r.Result != "" {
-		result = clipLen(strings.Join(strings.Fields(r.Result), " "), maxToolResult)
+		result = discordText.Count.ClipLine(r.Result, chattext.ToolResultLimit)
 	}
 	return "```json\n" + args + "\n```→ " + result
 }
 
 func field(name, value string, inline bool) *discordgo.MessageEmbedField {
-	return &discordgo.MessageEmbedField{Name: clipLen(name, maxFieldName), Value: clipLen(value, maxFieldValue), Inline: inline}
+	return &discordgo.MessageEmbedField{Name: discordText.Count.Clip(name, maxFieldName), Value: discordText.Count.Clip(value, maxFieldValue), Inline: inline}
 }
 
-func fieldLen(f *discordgo.MessageEmbedField) int { return textLen(f.Name) + textLen(f.Value) }
+func fieldLen(f *discordgo.MessageEmbedField) int {
+	return discordText.Len(f.Name) + discordText.Len(f.Value)
+}
 
 func fieldsLen(fs []*discordgo.MessageEmbedField) int {
 	n := 0
@@ -224,26 +224,4 @@ func permalink(guild, channel, id string) string {
 		guild = "@me"
 	}
 	return "https://discord.com/channels/" + guild + "/" + channel + "/" + id
-}
-
-// clipLen shortens s to at most n characters as Discord counts them,
-// ending with an ellipsis when cut.
-func clipLen(s string, n int) string {
-	if textLen(s) <= n {
-		return s
-	}
-	if n <= 0 {
-		return ""
-	}
-	var b strings.Builder
-	used := 0
-	for _, r := range s {
-		w := utf16.RuneLen(r)
-		if used+w > n-1 {
-			break
-		}
-		b.WriteRune(r)
-		used += w
-	}
-	return b.String() + "…"
 }

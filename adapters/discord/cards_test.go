@@ -43,24 +43,24 @@ func TestCardEmbedStaysWithinDiscordLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := cardEmbed(tt.card)
-			total := textLen(e.Title) + textLen(e.Description) + textLen(e.Footer.Text)
+			total := discordText.Len(e.Title) + discordText.Len(e.Description) + discordText.Len(e.Footer.Text)
 			tools, more := 0, false
 			for _, f := range e.Fields {
-				if f.Name == "" || f.Value == "" || textLen(f.Name) > maxFieldName || textLen(f.Value) > maxFieldValue {
-					t.Fatalf("field %q has %d/%d characters", f.Name, textLen(f.Name), textLen(f.Value))
+				if f.Name == "" || f.Value == "" || discordText.Len(f.Name) > maxFieldName || discordText.Len(f.Value) > maxFieldValue {
+					t.Fatalf("field %q has %d/%d characters", f.Name, discordText.Len(f.Name), discordText.Len(f.Value))
 				}
-				total += textLen(f.Name) + textLen(f.Value)
+				total += discordText.Len(f.Name) + discordText.Len(f.Value)
 				tools += btoi(strings.HasPrefix(f.Name, "Tool: "))
 				more = more || f.Name == "More tool calls"
 			}
-			if total > maxEmbedTotal || len(e.Fields) > maxFields || textLen(e.Description) > maxDescription {
-				t.Fatalf("embed of %d characters, %d fields, description %d", total, len(e.Fields), textLen(e.Description))
+			if total > maxEmbedTotal || len(e.Fields) > maxFields || discordText.Len(e.Description) > maxDescription {
+				t.Fatalf("embed of %d characters, %d fields, description %d", total, len(e.Fields), discordText.Len(e.Description))
 			}
 			if more != tt.moreTools || tools == 0 || (tt.tools >= 0 && tools != tt.tools) {
 				t.Fatalf("%d tool fields, more %v", tools, more)
 			}
-			if !strings.HasPrefix(tt.card.Draft, strings.TrimSuffix(e.Description, "…")) || textLen(e.Description) < min(minDraft, textLen(tt.card.Draft)) {
-				t.Fatalf("description is not the draft's beginning (%d characters)", textLen(e.Description))
+			if !strings.HasPrefix(tt.card.Draft, strings.TrimSuffix(e.Description, "…")) || discordText.Len(e.Description) < min(minDraft, discordText.Len(tt.card.Draft)) {
+				t.Fatalf("description is not the draft's beginning (%d characters)", discordText.Len(e.Description))
 			}
 		})
 	}

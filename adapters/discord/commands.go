@@ -26,45 +26,42 @@ const (
 	choicesWithin = 2 * time.Second
 )
 
-// appCommands are the slash commands the adapter registers. They are
-// global: one registration serves every server and DMs with the bot.
+// appCommands are the slash commands the adapter registers, one per
+// entry of the engine's command table. They are global: one registration
+// serves every server and DMs with the bot.
 func appCommands() []*discordgo.ApplicationCommand {
-	anywhere := &[]discordgo.InteractionContextType{discordgo.InteractionContextGuild, discordgo.InteractionContextBotDM}
-	inServers := &[]discordgo.InteractionContextType{discordgo.InteractionContextGuild}
-	cmd := func(name, desc string, where *[]discordgo.InteractionContextType, opts ...*discordgo.ApplicationCommandOption) *discordgo.ApplicationCommand {
-		return &discordgo.ApplicationCommand{Type: discordgo.ChatApplicationCommand, Name: name, Description: desc,
-			Contexts: where, Options: opts}
+	var out []*discordgo.ApplicationCommand
+	for _, spec := range bot.CommandTable() {
+		where := &[]discordgo.InteractionContextType{discordgo.InteractionContextGuild, discordgo.InteractionContextBotDM}
+		if spec.Scope == bot.InChannels {
+			where = &[]discordgo.InteractionContextType{discordgo.InteractionContextGuild}
+		}
+		c := &discordgo.ApplicationCommand{Type: discordgo.ChatApplicationCommand, Name: spec.Name,
+			Description: spec.Summary, Contexts: where}
+		for _, arg := range spec.Args {
+			c.Options = append(c.Options, commandOption(arg))
+		}
+		out = append(out, c)
 	}
-	scopes := []*discordgo.ApplicationCommandOptionChoice{{Name: "me", Value: "me"}, {Name: "thread", Value: "thread"},
-		{Name: "channel", Value: "channel"}}
-	return []*discordgo.ApplicationCommand{
-		cmd("model", "Show or choose the Kimi model", anywhere,
-			&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "id",
-				Description: "A model from /models, or default to remove the choice", Autocomplete: true, MaxLength: 100},
-			&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "scope",
-				Description: "Whom the choice is for: me (default), this thread, or the channel (admins)", Choices: scopes}),
-		cmd("models", "List the models the provider offers", anywhere),
-		cmd("new", "Start a fresh conversation here", anywhere),
-		cmd("usage", "Tokens and estimated cost for you, this channel and this conversation", anywhere),
-		cmd("pending", "Drafts waiting for review", inServers),
-		cmd("support", "Route this channel's customer messages to reviewers (admins)", inServers,
-			&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionChannel, Name: "review",
-				Description:  "The channel where drafts wait for review",
-				ChannelTypes: []discordgo.ChannelType{discordgo.ChannelTypeGuildText}},
-			&discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionBoolean, Name: "off",
-				Description: "Stop routing: the bot answers here directly again"}),
-		cmd("help", "What kimibot can do", anywhere),
-	}
+	return out
 }
 
-// isDeskCommand reports whether name is one of the adapter's commands.
-func isDeskCommand(name string) bool {
-	for _, c := range appCommands() {
-		if c.Name == name {
-			return true
-		}
+// commandOption is the application command option of an argument.
+func commandOption(arg bot.Arg) *discordgo.ApplicationCommandOption {
+	o := &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: arg.Name,
+		Description: arg.Description}
+	switch arg.Kind {
+	case bot.ArgModel:
+		o.Autocomplete, o.MaxLength = true, 100
+	case bot.ArgChannel:
+		o.Type, o.ChannelTypes = discordgo.ApplicationCommandOptionChannel, []discordgo.ChannelType{discordgo.ChannelTypeGuildText}
+	case bot.ArgFlag:
+		o.Type = discordgo.ApplicationCommandOptionBoolean
 	}
-	return false
+	for _, c := range arg.Choices {
+		o.Choices = append(o.Choices, &discordgo.ApplicationCommandOptionChoice{Name: c, Value: c})
+	}
+	return o
 }
 
 // registerCommands overwrites the application's global commands with
@@ -93,9 +90,10 @@ func (a *Adapter) registerCommands(ctx context.Context, appID string) {
 // placeholder is public when the answer is expected to be; when the
 // answer turns out otherwise, the placeholder is deleted and the answer
 // follows with the right visibility.
-func (a *Adapter) runCommand(ctx context.Context, d Desk, i *discordgo.Interaction, in Interaction) {
-	c := bot.Command{User: in.User, Name: in.Command, Args: commandArgs(in)}
-	public := likelyPublic(c)
+func (a *Adapter) runCommand(ctx context.Context, cmds bot.Commands, i *discordgo.Interaction, in Interaction) {
+	spec, _ := bot.LookupCommand(in.Command)
+	c := bot.Command{User: in.User, Name: in.Command, Args: commandArgs(spec, in)}
+	public := spec.Public(c.Args)
 	data := &discordgo.InteractionResponseData{}
 	if !public {
 		data.Flags = discordgo.MessageFlagsEphemeral
@@ -104,7 +102,7 @@ func (a *Adapter) runCommand(ctx context.Context, d Desk, i *discordgo.Interacti
 		return
 	}
 	c.Thread = a.commandThread(ctx, in)
-	reply := d.Command(ctx, c)
+	reply := cmds.Command(ctx, c)
 	if err := a.sendCommandReply(ctx, i, public, reply); err != nil {
 		a.log.Error("answer slash command", "interaction", i.ID, "command", c.Name, "err", err)
 	}
@@ -125,27 +123,19 @@ func (a *Adapter) sendCommandReply(ctx context.Context, i *discordgo.Interaction
 	return a.followups(ctx, i, resp)
 }
 
-// commandArgs turns a command's options into the engine's arguments.
-func commandArgs(in Interaction) []string {
-	switch in.Command {
-	case "model":
-		id := strings.TrimSpace(in.Options["id"])
-		if id == "" {
-			return nil
-		}
-		if scope := in.Options["scope"]; scope != "" {
-			return []string{id, scope}
-		}
-		return []string{id}
-	case "support":
-		if in.Options["off"] == "true" {
-			return []string{"off"}
-		}
-		if review := channelID(in.Options["review"]); review != "" {
-			return []string{review}
+// commandArgs turns a command's options into the engine's arguments,
+// channel options given as mentions ("<#123>") as their IDs.
+func commandArgs(spec bot.CommandSpec, in Interaction) []string {
+	opts := make(map[string]string, len(in.Options))
+	for k, v := range in.Options {
+		opts[k] = v
+	}
+	for _, arg := range spec.Args {
+		if arg.Kind == bot.ArgChannel {
+			opts[arg.Name] = channelID(opts[arg.Name])
 		}
 	}
-	return nil
+	return spec.ArgsFrom(opts)
 }
 
 // channelID normalises a channel given as a mention ("<#123>") to its ID.
@@ -155,18 +145,6 @@ func channelID(s string) string {
 		return s[2 : len(s)-1]
 	}
 	return s
-}
-
-// likelyPublic predicts whether the engine answers c for everyone: a
-// change of a thread's or channel's settings.
-func likelyPublic(c bot.Command) bool {
-	switch c.Name {
-	case "model":
-		return len(c.Args) > 1 && (c.Args[1] == "thread" || c.Args[1] == "channel")
-	case "support":
-		return len(c.Args) > 0
-	}
-	return false
 }
 
 // commandThread is where a command was issued, as inbound messages
@@ -183,10 +161,10 @@ func (a *Adapter) commandThread(ctx context.Context, in Interaction) bot.ThreadR
 }
 
 // autocomplete answers with the live model IDs matching what was typed.
-func (a *Adapter) autocomplete(ctx context.Context, d Desk, i *discordgo.Interaction, in Interaction) {
+func (a *Adapter) autocomplete(ctx context.Context, cmds bot.Commands, i *discordgo.Interaction, in Interaction) {
 	var cs []Choice
-	if in.Command == "model" && in.Focused == "id" {
-		for _, id := range a.modelChoices(ctx, d, in.Options["id"]) {
+	if focusedModel(in) {
+		for _, id := range a.modelChoices(ctx, cmds, in.Options[in.Focused]) {
 			if id != "" && len(id) <= 100 {
 				cs = append(cs, Choice{Name: id, Value: id})
 			}
@@ -196,13 +174,24 @@ func (a *Adapter) autocomplete(ctx context.Context, d Desk, i *discordgo.Interac
 		Data: &discordgo.InteractionResponseData{Choices: choices(cs)}})
 }
 
-// modelChoices asks the desk for choices, giving up after choicesWithin:
-// an empty list in time beats a full one too late.
-func (a *Adapter) modelChoices(ctx context.Context, d Desk, typed string) []string {
+// focusedModel reports whether the option being typed is a model ID.
+func focusedModel(in Interaction) bool {
+	spec, _ := bot.LookupCommand(in.Command)
+	for _, arg := range spec.Args {
+		if arg.Name == in.Focused {
+			return arg.Kind == bot.ArgModel
+		}
+	}
+	return false
+}
+
+// modelChoices asks for choices, giving up after choicesWithin: an empty
+// list in time beats a full one too late.
+func (a *Adapter) modelChoices(ctx context.Context, cmds bot.Commands, typed string) []string {
 	ctx, cancel := context.WithTimeout(ctx, a.choicesWithin)
 	defer cancel()
 	got := make(chan []string, 1)
-	go func() { got <- d.ModelChoices(ctx, typed, maxChoices) }()
+	a.tasks.Go(func() { got <- cmds.ModelChoices(ctx, typed, maxChoices) })
 	select {
 	case ids := <-got:
 		return ids

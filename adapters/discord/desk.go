@@ -8,69 +8,43 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"kimibot/bot"
-	"kimibot/conversation"
 )
-
-// Desk is the engine side of slash commands and review cards. When the
-// handler given to Run implements it, as *bot.Engine does, the adapter
-// registers its application commands and answers them and the buttons and
-// forms of review cards through the desk.
-type Desk interface {
-	Command(ctx context.Context, c bot.Command) bot.CommandReply
-	ModelChoices(ctx context.Context, typed string, limit int) []string
-	CanApprove(ctx context.Context, platform string, u bot.User) bool
-	HandleAction(ctx context.Context, a bot.Action) error
-	Draft(ctx context.Context, id string) (conversation.Draft, error)
-}
-
-var _ Desk = (*bot.Engine)(nil)
 
 // codeAlreadyAcknowledged is Discord's error for a second initial response.
 const codeAlreadyAcknowledged = 40060
 
-func (a *Adapter) setDesk(d Desk) {
-	a.interMu.Lock()
-	defer a.interMu.Unlock()
-	a.desk = d
-}
-
-func (a *Adapter) deskOf() Desk {
-	a.interMu.RLock()
-	defer a.interMu.RUnlock()
-	return a.desk
-}
-
-// deskInteraction reports whether the desk answers in: one of the
-// adapter's commands, or a button or form of a review card.
-func deskInteraction(in Interaction) bool {
+// served reports whether h answers in: one of the adapter's commands
+// (with commands on), or a button or form of a review card (with the desk).
+func served(h bot.Host, in Interaction) bool {
 	switch in.Kind {
 	case InteractionCommand, InteractionAutocomplete:
-		return isDeskCommand(in.Command)
+		_, ok := bot.LookupCommand(in.Command)
+		return ok && h.Commands != nil
 	case InteractionComponent, InteractionModalSubmit:
 		_, _, ok := parseCustomID(in.CustomID)
-		return ok
+		return ok && h.Desk != nil
 	}
 	return false
 }
 
-// serveDesk answers an interaction through the desk.
-func (a *Adapter) serveDesk(ctx context.Context, d Desk, i *discordgo.Interaction, in Interaction) {
+// serve answers an interaction through the host's commands or desk.
+func (a *Adapter) serve(ctx context.Context, h bot.Host, i *discordgo.Interaction, in Interaction) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handlerTimeout)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
-			a.log.Error("desk interaction panicked", "interaction", i.ID, "err", fmt.Errorf("%v", p))
+			a.log.Error("interaction panicked", "interaction", i.ID, "err", fmt.Errorf("%v", p))
 		}
 	}()
 	switch in.Kind {
 	case InteractionCommand:
-		a.runCommand(ctx, d, i, in)
+		a.runCommand(ctx, h.Commands, i, in)
 	case InteractionAutocomplete:
-		a.autocomplete(ctx, d, i, in)
+		a.autocomplete(ctx, h.Commands, i, in)
 	case InteractionComponent:
-		a.onCardButton(ctx, d, i, in)
+		a.onCardButton(ctx, h.Desk, i, in)
 	case InteractionModalSubmit:
-		a.onCardForm(ctx, d, i, in)
+		a.onCardForm(ctx, h.Desk, i, in)
 	}
 }
 

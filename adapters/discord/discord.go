@@ -1,10 +1,3 @@
-// Package discord connects kimibot to Discord through discordgo: the
-// gateway brings DMs, mentions, thread follow-ups and interactions in;
-// answers go out as messages edited while the model writes, paced per
-// channel from Discord's rate-limit headers and split at 2,000 characters.
-// With the engine as its handler the adapter also registers the slash
-// commands and answers them, and shows support drafts as review cards
-// whose buttons and forms reach the engine.
 package discord
 
 import (
@@ -23,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"kimibot/bot"
+	"kimibot/internal/tasks"
 )
 
 // DefaultAPIURL is Discord's REST base.
@@ -73,10 +67,10 @@ type Adapter struct {
 	noThreadsMu sync.Mutex
 	noThreads   map[string]bool
 
-	interMu     sync.RWMutex
-	interaction InteractionHandler
-	deferAfter  time.Duration
-	desk        Desk
+	// host is what Run was given: events, commands and the desk.
+	host atomic.Pointer[bot.Host]
+	// tasks counts the interactions being answered, for Run to wait on.
+	tasks tasks.Group
 	// seen drops interactions delivered twice.
 	seen idSet
 
@@ -88,12 +82,8 @@ type Adapter struct {
 }
 
 var (
-	_ bot.Platform   = (*Adapter)(nil)
-	_ bot.Downloader = (*Adapter)(nil)
-	_ bot.Readiness  = (*Adapter)(nil)
-	_ bot.Cards      = (*Adapter)(nil)
-	_ bot.Poster     = (*Adapter)(nil)
-	_ bot.Linker     = (*Adapter)(nil)
+	_ bot.Platform  = (*Adapter)(nil)
+	_ bot.Readiness = (*Adapter)(nil)
 )
 
 // New makes an adapter; Run connects it.
@@ -116,7 +106,7 @@ func New(cfg Config) (*Adapter, error) {
 		cfg.Logger = slog.Default()
 	}
 	a := &Adapter{cfg: cfg, log: cfg.Logger.With("component", "discord"), apiHost: api.Host, noThreads: map[string]bool{},
-		deferAfter: deferAfter, choicesWithin: choicesWithin}
+		choicesWithin: choicesWithin}
 	a.limits = newLimiter()
 	a.client = &http.Client{Timeout: 30 * time.Second, Transport: newTransport(http.DefaultTransport, api, a.limits)}
 	a.session = a.newSession("Bot " + token)

@@ -10,6 +10,8 @@ import (
 	"kimibot/bot"
 )
 
+var _ bot.Downloader = (*Adapter)(nil)
+
 // maxDownload bounds an attachment download.
 const maxDownload = 25 << 20
 

@@ -14,16 +14,17 @@ import (
 	"kimibot/bot"
 )
 
-// Run connects to the gateway and delivers events to h until ctx ends,
-// then closes the connection. After a dropped connection the adapter
-// reconnects and resumes the session (op 6), so that missed events are
-// replayed rather than lost; a replayed message has the same dedupe key
-// as its first delivery.
-func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
-	if d, ok := h.(Desk); ok {
-		a.setDesk(d)
-	}
-	remove := a.addHandlers(ctx, h)
+// Run connects to the gateway and delivers events to h.Events until ctx
+// ends, then closes the connection and waits for the interactions being
+// answered. With h.Commands it registers and answers the slash commands;
+// with h.Desk, the buttons and forms of review cards. After a dropped
+// connection the adapter reconnects and resumes the session (op 6), so
+// that missed events are replayed rather than lost; a replayed message has
+// the same dedupe key as its first delivery.
+func (a *Adapter) Run(ctx context.Context, h bot.Host) error {
+	a.host.Store(&h)
+	defer a.tasks.Wait()
+	remove := a.addHandlers(ctx, h.Events)
 	defer func() {
 		for _, r := range remove {
 			r()
@@ -153,8 +154,9 @@ func (a *Adapter) onReady(ctx context.Context, r *discordgo.Ready) {
 		a.appID.Store(r.Application.ID)
 	}
 	a.log.Info("gateway ready", "bot", a.BotID(), "guilds", len(r.Guilds), "shard", r.Shard)
-	if a.deskOf() != nil && a.appID.Load().(string) != "" {
-		go a.registerCommands(ctx, a.appID.Load().(string))
+	if h := a.host.Load(); h != nil && h.Commands != nil && a.appID.Load().(string) != "" {
+		appID := a.appID.Load().(string)
+		a.tasks.Go(func() { a.registerCommands(ctx, appID) })
 	}
 }
 

@@ -213,7 +213,7 @@ func TestRunFailsWithoutMessageContentIntent(t *testing.T) {
 	t.Parallel()
 	fake := MustFake(t, discordtest.Options{DenyMessageContent: true})
 	a := MustAdapter(t, fake, nil)
-	err := a.Run(context.Background(), newRecorder())
+	err := a.Run(context.Background(), bot.Host{Events: newRecorder()})
 	if err == nil || !strings.Contains(err.Error(), "Message Content intent") {
 		t.Fatalf("run error = %v, want one naming the Message Content intent", err)
 	}
@@ -226,7 +226,7 @@ func TestRunRejectsBadToken(t *testing.T) {
 	if err != nil {
 		t.Fatalf("new: %v", err)
 	}
-	if err := a.Run(context.Background(), newRecorder()); err == nil || !strings.Contains(err.Error(), "token was rejected") {
+	if err := a.Run(context.Background(), bot.Host{Events: newRecorder()}); err == nil || !strings.Contains(err.Error(), "token was rejected") {
 		t.Fatalf("run error = %v, want a rejected token", err)
 	}
 }

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"strings"
@@ -45,7 +46,7 @@ func MustRun(tb testing.TB, a *Adapter, fake *discordtest.Server, h bot.Handler)
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, h) }()
+	go func() { done <- a.Run(ctx, bot.Host{Events: h}) }()
 	tb.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -136,6 +137,25 @@ func contents(fake *discordtest.Server, channel string) []string {
 	return out
 }
 
+// fenceOpenAtEnd is an independent check of code fences: it reports whether
+// a ``` block is still open at the end of s.
+func fenceOpenAtEnd(s string) bool {
+	open := false
+	for _, l := range strings.Split(s, "\n") {
+		t := strings.TrimSpace(l)
+		if !strings.HasPrefix(t, "```") {
+			continue
+		}
+		if !open && len(t) > 6 && strings.HasSuffix(t, "```") {
+			continue
+		}
+		if !open || strings.Trim(t, "`") == "" {
+			open = !open
+		}
+	}
+	return open
+}
+
 // checkMessages asserts that messages show text: each fits Discord's
 // limit, none ends inside a code block it opened (unless text does), and
 // removing the fence lines added at the cuts gives back text exactly, so
@@ -143,7 +163,7 @@ func contents(fake *discordtest.Server, channel string) []string {
 func checkMessages(tb testing.TB, text string, msgs []string) {
 	tb.Helper()
 	for i, m := range msgs {
-		if n := textLen(m); n > MaxMessageLen {
+		if n := discordText.Len(m); n > discordText.Limit {
 			tb.Fatalf("message %d has %d characters", i, n)
 		}
 		if i < len(msgs)-1 && fenceOpenAtEnd(m) {
@@ -252,4 +272,23 @@ func waitCallback(tb testing.TB, fake *discordtest.Server, id string) discordtes
 	tb.Helper()
 	fake.WaitFor(tb, "interaction callback", func() bool { return fake.InteractionState(id).CallbackType != 0 })
 	return fake.InteractionState(id)
+}
+
+// callbackData is the data of an interaction's initial response.
+type callbackData struct {
+	Content    string          `json:"content"`
+	Flags      int             `json:"flags"`
+	CustomID   string          `json:"custom_id"`
+	Title      string          `json:"title"`
+	Choices    []Choice        `json:"choices"`
+	Components json.RawMessage `json:"components"`
+}
+
+func decodeCallback(tb testing.TB, it discordtest.Interaction) callbackData {
+	tb.Helper()
+	var d callbackData
+	if err := json.Unmarshal(it.Callback, &d); err != nil {
+		tb.Fatalf("decode callback %s: %v", it.Callback, err)
+	}
+	return d
 }

@@ -13,15 +13,9 @@ import (
 	"kimibot/bot"
 )
 
-// Interaction timing. Discord voids an interaction not answered within
-// 3 s and its token after 15 min.
-const (
-	// deferAfter is how long a handler may take before the adapter sends a
-	// deferred response on its behalf.
-	deferAfter = 1500 * time.Millisecond
-	// handlerTimeout bounds a handler, within the token's lifetime.
-	handlerTimeout = 14 * time.Minute
-)
+// handlerTimeout bounds the work that answers an interaction, within the
+// lifetime of its token (15 min).
+const handlerTimeout = 14 * time.Minute
 
 // InteractionKind tells what the user did.
 type InteractionKind int
@@ -101,44 +95,13 @@ type Modal struct {
 // Choice is an autocomplete choice.
 type Choice struct{ Name, Value string }
 
-// Response answers an interaction.
+// Response is a text answer to an interaction.
 type Response struct {
 	// Content is the message; past 2,000 characters it continues in
 	// follow-up messages.
 	Content string
 	// Ephemeral shows the answer to the user only.
 	Ephemeral bool
-	// Buttons are rows of buttons under the message.
-	Buttons [][]Button
-	// Update edits the component's message instead of answering with a new
-	// one (components and modals opened from a message).
-	Update bool
-	// Choices answers an autocomplete.
-	Choices []Choice
-	// Modal opens a form. It must be the immediate answer: a handler that
-	// needs the deferral cannot open one.
-	Modal *Modal
-}
-
-// InteractionHandler answers an interaction. It runs in its own goroutine
-// per interaction. If it has not returned within 1.5 s the adapter sends a
-// deferred response (a loading state; for components, a deferred update),
-// and the Response then becomes an edit of the original response or
-// follow-up messages. A returned error is logged and the user gets a short
-// private notice.
-type InteractionHandler func(ctx context.Context, in Interaction) (Response, error)
-
-// HandleInteractions sets the function that answers interactions.
-func (a *Adapter) HandleInteractions(fn InteractionHandler) {
-	a.interMu.Lock()
-	defer a.interMu.Unlock()
-	a.interaction = fn
-}
-
-func (a *Adapter) interactionHandler() InteractionHandler {
-	a.interMu.RLock()
-	defer a.interMu.RUnlock()
-	return a.interaction
 }
 
 // toInteraction translates an interaction into plain data.
@@ -207,15 +170,9 @@ func modalFields(rows []discordgo.MessageComponent) map[string]string {
 	return out
 }
 
-// handlerResult is what an InteractionHandler returned.
-type handlerResult struct {
-	r   Response
-	err error
-}
-
-// onInteraction answers an interaction in the background: the desk's
-// commands and card buttons through the desk, the rest through the
-// interaction handler. An interaction delivered again is dropped.
+// onInteraction answers one of the adapter's commands or a button or form
+// of a review card in the background, tracked so that Run waits for it. An
+// interaction delivered again is dropped.
 func (a *Adapter) onInteraction(ctx context.Context, i *discordgo.Interaction) {
 	if i == nil || i.Type == discordgo.InteractionPing {
 		return
@@ -225,49 +182,12 @@ func (a *Adapter) onInteraction(ctx context.Context, i *discordgo.Interaction) {
 		return
 	}
 	in := toInteraction(i)
-	if d := a.deskOf(); d != nil && deskInteraction(in) {
-		go a.serveDesk(ctx, d, i, in)
+	h := a.host.Load()
+	if h == nil || !served(*h, in) {
+		a.log.Debug("interaction ignored", "interaction", i.ID, "kind", in.Kind)
 		return
 	}
-	if fn := a.interactionHandler(); fn != nil {
-		go a.answer(ctx, i, in, fn)
-	}
-}
-
-// answer runs the handler and answers within Discord's deadline.
-func (a *Adapter) answer(ctx context.Context, i *discordgo.Interaction, in Interaction, fn InteractionHandler) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), handlerTimeout)
-	defer cancel()
-	done := make(chan handlerResult, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- handlerResult{err: fmt.Errorf("interaction handler panicked: %v", p)}
-			}
-		}()
-		r, err := fn(ctx, in)
-		done <- handlerResult{r, err}
-	}()
-	timer := time.NewTimer(a.deferAfter)
-	defer timer.Stop()
-	select {
-	case res := <-done:
-		a.finishInteraction(ctx, i, in, res, 0)
-		return
-	case <-timer.C:
-	}
-	if in.Kind == InteractionAutocomplete {
-		// Choices cannot be deferred: send them late rather than never.
-		a.finishInteraction(ctx, i, in, <-done, 0)
-		return
-	}
-	deferred := deferType(in)
-	ack := &discordgo.InteractionResponse{Type: deferred, Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}}
-	if err := a.respond(ctx, i, ack); err != nil {
-		a.log.Error("defer interaction", "interaction", i.ID, "err", err)
-		return
-	}
-	a.finishInteraction(ctx, i, in, <-done, deferred)
+	a.tasks.Go(func() { a.serve(ctx, *h, i, in) })
 }
 
 // deferType is the deferred response for an interaction: a deferred
@@ -278,64 +198,6 @@ func deferType(in Interaction) discordgo.InteractionResponseType {
 		return discordgo.InteractionResponseDeferredMessageUpdate
 	}
 	return discordgo.InteractionResponseDeferredChannelMessageWithSource
-}
-
-// finishInteraction sends the handler's answer: as the initial response
-// when deferred is 0, else as an edit of the original or follow-ups.
-func (a *Adapter) finishInteraction(ctx context.Context, i *discordgo.Interaction, in Interaction, res handlerResult, deferred discordgo.InteractionResponseType) {
-	r := res.r
-	if res.err != nil {
-		a.log.Error("interaction handler", "interaction", i.ID, "kind", in.Kind, "err", res.err)
-		r = Response{Content: "Something went wrong.", Ephemeral: true}
-	}
-	var err error
-	switch {
-	case deferred == 0:
-		err = a.respondNow(ctx, i, in, r)
-	case r.Modal != nil:
-		a.log.Error("interaction handler opened a form too late", "interaction", i.ID)
-		err = a.followups(ctx, i, Response{Content: "That took too long, please try again.", Ephemeral: true})
-	case r.Update && deferred == discordgo.InteractionResponseDeferredMessageUpdate:
-		err = a.editOriginal(ctx, i, r)
-	case deferred == discordgo.InteractionResponseDeferredMessageUpdate:
-		err = a.followups(ctx, i, r)
-	case r.Ephemeral:
-		err = a.editOriginal(ctx, i, r)
-	default:
-		// The deferred placeholder is private; a public answer replaces it.
-		if err = a.deleteOriginal(ctx, i); err == nil {
-			err = a.followups(ctx, i, r)
-		}
-	}
-	if err != nil {
-		a.log.Error("answer interaction", "interaction", i.ID, "err", err)
-	}
-}
-
-// respondNow sends the answer as the initial response.
-func (a *Adapter) respondNow(ctx context.Context, i *discordgo.Interaction, in Interaction, r Response) error {
-	parts := Split(r.Content, MaxMessageLen)
-	data := &discordgo.InteractionResponseData{Content: first(parts), Components: components(r.Buttons), AllowedMentions: noPings(false)}
-	if r.Ephemeral {
-		data.Flags = discordgo.MessageFlagsEphemeral
-	}
-	resp := &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource, Data: data}
-	switch {
-	case in.Kind == InteractionAutocomplete:
-		resp.Data = &discordgo.InteractionResponseData{Choices: choices(r.Choices)}
-		resp.Type = discordgo.InteractionApplicationCommandAutocompleteResult
-	case r.Modal != nil:
-		resp.Type, resp.Data = discordgo.InteractionResponseModal, modalData(r.Modal)
-	case r.Update && in.MessageID != "":
-		resp.Type = discordgo.InteractionResponseUpdateMessage
-	}
-	if err := a.respond(ctx, i, resp); err != nil {
-		return err
-	}
-	if resp.Type == discordgo.InteractionResponseChannelMessageWithSource || resp.Type == discordgo.InteractionResponseUpdateMessage {
-		return a.followups(ctx, i, Response{Content: strings.Join(rest(parts), ""), Ephemeral: r.Ephemeral})
-	}
-	return nil
 }
 
 func (a *Adapter) respond(ctx context.Context, i *discordgo.Interaction, resp *discordgo.InteractionResponse) error {
@@ -370,8 +232,8 @@ func autocompleteBody(resp *discordgo.InteractionResponse) autocompleteResult {
 // editOriginal replaces the original response with the answer's first
 // part; the rest follows.
 func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, r Response) error {
-	parts := Split(r.Content, MaxMessageLen)
-	content, comps := first(parts), components(r.Buttons)
+	parts := discordText.Split(r.Content)
+	content, comps := first(parts), components(nil)
 	endpoint := discordgo.EndpointInteractionResponseActions(i.AppID, i.Token)
 	err := a.call(ctx, http.MethodPatch, endpoint, urgentPace, func(opts ...discordgo.RequestOption) error {
 		_, err := a.session.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &content, Components: &comps, AllowedMentions: noPings(false)}, opts...)
@@ -392,16 +254,10 @@ func (a *Adapter) deleteOriginal(ctx context.Context, i *discordgo.Interaction) 
 
 // followups posts the answer as follow-up messages.
 func (a *Adapter) followups(ctx context.Context, i *discordgo.Interaction, r Response) error {
-	parts := Split(r.Content, MaxMessageLen)
-	if len(parts) == 0 && len(r.Buttons) > 0 {
-		parts = []string{""}
-	}
+	parts := discordText.Split(r.Content)
 	endpoint := discordgo.EndpointFollowupMessage(i.AppID, i.Token)
-	for n, p := range parts {
+	for _, p := range parts {
 		params := &discordgo.WebhookParams{Content: p, AllowedMentions: noPings(false)}
-		if n == len(parts)-1 {
-			params.Components = components(r.Buttons)
-		}
 		if r.Ephemeral {
 			params.Flags = discordgo.MessageFlagsEphemeral
 		}

@@ -16,6 +16,11 @@ import (
 	"kimibot/bot"
 )
 
+var (
+	_ bot.Poster = (*Adapter)(nil)
+	_ bot.Linker = (*Adapter)(nil)
+)
+
 // Nonces: Discord accepts up to 25 characters; a post's parts carry the
 // key's nonce with a part suffix of up to 4 characters.
 const (
@@ -35,11 +40,15 @@ const (
 // creates nothing new while Discord remembers the nonce (a few minutes)
 // and FindPosted can find the parts.
 func (a *Adapter) Post(ctx context.Context, where bot.ThreadRef, text, key string) (bot.MsgRef, error) {
-	parts := Split(text, MaxMessageLen)
+	parts := discordText.Split(text)
 	if len(parts) == 0 {
 		return bot.MsgRef{}, errors.New("post: the text is empty")
 	}
-	dest := a.place(ctx, where, key != "")
+	how := asReply
+	if key != "" {
+		how = inThread
+	}
+	dest := a.place(ctx, where, how)
 	base := randomNonce()
 	if key != "" {
 		base = nonceBase(key)
@@ -175,18 +184,30 @@ func (a *Adapter) selfID(ctx context.Context) (string, error) {
 	return me.ID, nil
 }
 
+// placement tells where a post goes when its thread is a message that has
+// no thread yet.
+type placement int
+
+// The placements.
+const (
+	// asReply answers the message in its channel.
+	asReply placement = iota
+	// inThread goes to the thread started from the message (see destination).
+	inThread
+)
+
 // place resolves where a post or card goes. Without a thread it is the
 // channel; an existing thread is its own channel. Otherwise where.Thread
-// is a message: an anchored post goes to the thread started from it (see
-// destination), others reply to it in the channel.
-func (a *Adapter) place(ctx context.Context, where bot.ThreadRef, anchored bool) destination {
+// is a message, and how says whether to post in the thread started from
+// it or as a reply to it in the channel.
+func (a *Adapter) place(ctx context.Context, where bot.ThreadRef, how placement) destination {
 	if where.DM || where.Thread == "" {
 		return destination{channel: where.Channel}
 	}
 	if info := a.channelInfo(ctx, where.Thread); info.thread {
 		return destination{channel: where.Thread}
 	}
-	if !anchored {
+	if how == asReply {
 		return destination{channel: where.Channel, replyTo: where.Thread}
 	}
 	return a.destination(ctx, bot.ReplyTarget{Thread: where, Message: where.Thread})

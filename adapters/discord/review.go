@@ -59,7 +59,7 @@ func parseCustomID(s string) (bot.ActionKind, string, bool) {
 // onCardButton answers a click on a review card: Approve is acknowledged
 // at once and handed to the engine; Edit, Regenerate and Reject open
 // their forms. Users who may not review get a private notice.
-func (a *Adapter) onCardButton(ctx context.Context, d Desk, i *discordgo.Interaction, in Interaction) {
+func (a *Adapter) onCardButton(ctx context.Context, d bot.Desk, i *discordgo.Interaction, in Interaction) {
 	kind, id, _ := parseCustomID(in.CustomID)
 	actx, cancel := context.WithTimeout(ctx, beforeAck)
 	defer cancel()
@@ -94,7 +94,7 @@ func reviewForm(kind bot.ActionKind, d conversation.Draft) *Modal {
 	m := &Modal{CustomID: cardCustomID(kind, d.ID)}
 	switch kind {
 	case bot.ActionEdit:
-		label, text := "Reply to the customer", clipLen(d.Text, maxTextInput)
+		label, text := "Reply to the customer", discordText.Count.Clip(d.Text, maxTextInput)
 		if text != d.Text {
 			label = "Reply (cut to 4,000 characters)"
 		}
@@ -126,7 +126,7 @@ func formField(kind bot.ActionKind) string {
 
 // onCardForm acknowledges a submitted review form and hands the decision
 // to the engine.
-func (a *Adapter) onCardForm(ctx context.Context, d Desk, i *discordgo.Interaction, in Interaction) {
+func (a *Adapter) onCardForm(ctx context.Context, d bot.Desk, i *discordgo.Interaction, in Interaction) {
 	kind, id, _ := parseCustomID(in.CustomID)
 	deferred := deferType(in)
 	resp := &discordgo.InteractionResponse{Type: deferred}
@@ -146,7 +146,7 @@ func (a *Adapter) onCardForm(ctx context.Context, d Desk, i *discordgo.Interacti
 
 // act hands a decision to the engine, which redraws the card, and tells
 // the reviewer privately when it was refused.
-func (a *Adapter) act(ctx context.Context, d Desk, i *discordgo.Interaction, deferred discordgo.InteractionResponseType, act bot.Action) {
+func (a *Adapter) act(ctx context.Context, d bot.Desk, i *discordgo.Interaction, deferred discordgo.InteractionResponseType, act bot.Action) {
 	err := d.HandleAction(ctx, act)
 	switch {
 	case err == nil && deferred == discordgo.InteractionResponseDeferredMessageUpdate:

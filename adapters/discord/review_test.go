@@ -50,8 +50,12 @@ func TestCommandArgs(t *testing.T) {
 		{"usage", map[string]string{}, nil, false},
 	}
 	for _, tt := range tests {
-		got := commandArgs(Interaction{Command: tt.command, Options: tt.options})
-		public := likelyPublic(bot.Command{Name: tt.command, Args: got})
+		spec, ok := bot.LookupCommand(tt.command)
+		if !ok {
+			t.Fatalf("no command %q in the table", tt.command)
+		}
+		got := commandArgs(spec, Interaction{Command: tt.command, Options: tt.options})
+		public := spec.Public(got)
 		if !slices.Equal(got, tt.want) || public != tt.public {
 			t.Errorf("/%s %v: args %q public %v, want %q %v", tt.command, tt.options, got, public, tt.want, tt.public)
 		}
@@ -62,7 +66,7 @@ func TestReviewForms(t *testing.T) {
 	long := conversation.Draft{ID: "d1", Text: strings.Repeat("word ", 1000)}
 	edit := reviewForm(bot.ActionEdit, long)
 	in := edit.Inputs[0]
-	if edit.CustomID != "kimi:edit:d1" || !in.Required || textLen(in.Value) > maxTextInput || !strings.Contains(in.Label, "cut") {
+	if edit.CustomID != "kimi:edit:d1" || !in.Required || discordText.Len(in.Value) > maxTextInput || !strings.Contains(in.Label, "cut") {
 		t.Fatalf("edit form for a long draft = %+v", edit)
 	}
 	for _, k := range []bot.ActionKind{bot.ActionReject, bot.ActionRegenerate} {

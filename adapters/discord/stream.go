@@ -17,6 +17,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"kimibot/bot"
+	"kimibot/internal/chattext"
 )
 
 // Stream timing.
@@ -59,7 +60,7 @@ type stream struct {
 	// Owned by the flusher goroutine.
 	dest     destination
 	off      int
-	fence    string
+	fence    chattext.Fence
 	parts    []string
 	msgs     []sent
 	typingAt time.Time
@@ -134,8 +135,8 @@ func (s *stream) Append(ctx context.Context, text string) error {
 // Finish sends the final text with the footer and returns the messages.
 func (s *stream) Finish(ctx context.Context, f bot.Footer) ([]bot.MsgRef, error) {
 	extra := ""
-	if s.a.cfg.Footer && f.Model != "" {
-		extra = footerLine(f)
+	if s.a.cfg.Footer {
+		extra = discordText.Footer(f.Model, f.Usage, f.Elapsed)
 	}
 	if err := s.end("\n", extra); err != nil {
 		return nil, err
@@ -171,9 +172,7 @@ func (s *stream) end(sep, line string) error {
 	}
 	if line != "" {
 		text := s.text.String()
-		if endFence(text, "") != "" {
-			s.text.WriteString(closeFence(text))
-		}
+		s.text.WriteString(discordText.Close(text))
 		if text != "" {
 			s.text.WriteString(sep)
 		}
@@ -288,7 +287,7 @@ func (s *stream) sendTyping() bool {
 // returns the next write, if any.
 func (s *stream) plan() (write, bool, bool) {
 	text, finished, _ := s.snapshot()
-	s.advance(text, finished)
+	s.advance(text)
 	for i, p := range s.parts {
 		switch {
 		case i < len(s.msgs) && (s.msgs[i].skipped || s.msgs[i].content == p):
@@ -311,29 +310,31 @@ func (s *stream) plan() (write, bool, bool) {
 	return write{}, finished, false
 }
 
-// advance freezes parts of the text while the live part does not fit.
-func (s *stream) advance(text string, finished bool) {
-	for {
-		tail := text[s.off:]
-		if tail == "" {
+// advance freezes the parts of the text that no longer fit in the live
+// message. The split is stable as text grows, so a frozen part is the one
+// the whole answer will have.
+func (s *stream) advance(text string) {
+	for s.off < len(text) {
+		sp := discordText.Next(text, s.off, s.fence, s.off+1)
+		if sp.End == len(text) {
 			return
 		}
-		if finished && fitsFinal(tail, s.fence, MaxMessageLen) || !finished && textLen(liveView(tail, s.fence)) <= MaxMessageLen {
-			return
-		}
-		c, _, fence := cut(tail, s.fence, MaxMessageLen)
-		s.parts = append(s.parts, c.String())
-		s.off += len(c.body)
-		s.fence = fence
+		s.parts = append(s.parts, sp.Text(text))
+		s.off, s.fence = sp.End, sp.After
 	}
 }
 
-// live renders the part after the frozen ones.
+// live renders the part after the frozen ones; while the text grows, a
+// code block open at its end is closed so that it shows as code.
 func (s *stream) live(text string, finished bool) string {
-	if finished {
-		return reopen(s.fence) + text[s.off:]
+	if s.off >= len(text) {
+		return ""
 	}
-	return liveView(text[s.off:], s.fence)
+	sp := discordText.Next(text, s.off, s.fence, s.off+1)
+	if finished {
+		return sp.Text(text)
+	}
+	return discordText.Live(text, sp)
 }
 
 func blank(s string) bool { return strings.TrimSpace(s) == "" }
@@ -384,6 +385,7 @@ func (s *stream) create(w write, opts ...discordgo.RequestOption) error {
 		return err
 	}
 	s.msgs = append(s.msgs, sent{id: m.ID, content: w.content})
+	s.opened(m.ID)
 	s.shownAt = time.Now()
 	s.firstOut()
 	// Posting a message ends the typing indicator.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -217,6 +218,9 @@ func TestReplySplitsLongAnswer(t *testing.T) {
 		t.Fatalf("%d messages and %d refs for %d characters", len(msgs), len(refs), len(text))
 	}
 	checkMessages(t, text, msgs)
+	if want := discordText.Split(text); !slices.Equal(msgs, want) {
+		t.Fatalf("streamed messages differ from the split of the whole answer:\n%q\nwant\n%q", msgs, want)
+	}
 	if !strings.HasPrefix(msgs[len(msgs)-2], "```go\n") && !strings.Contains(msgs[len(msgs)-2], "\n```go\n") {
 		t.Fatalf("the code block should continue into the next message: %.60q", msgs[len(msgs)-2])
 	}
@@ -258,6 +262,9 @@ func TestReplyFooter(t *testing.T) {
 		want   string
 	}{
 		{"On", true, footer, "Answer.\n-# kimi-k2.6 · 1,234 tokens · 3.2s"},
+		{"CachedAndCost", true, bot.Footer{Model: "kimi-k2.6", Elapsed: 3240 * time.Millisecond,
+			Usage: conversation.Usage{TotalTokens: 12345, CachedTokens: 1024, Cost: 0.00123}},
+			"Answer.\n-# kimi-k2.6 · 12,345 tokens (1,024 cached) · $0.0012 · 3.2s"},
 		{"Off", false, footer, "Answer."},
 		{"NoModel", true, bot.Footer{}, "Answer."},
 	}

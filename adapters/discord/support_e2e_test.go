@@ -95,7 +95,7 @@ func (s *supportE2E) draftOf(tb testing.TB, card discordtest.Message) conversati
 	tb.Helper()
 	for _, b := range card.Buttons() {
 		if kind, id, ok := parseCustomID(b.CustomID); ok && kind == bot.ActionApprove {
-			d, err := s.stack.Engine.Draft(context.Background(), id)
+			d, err := s.stack.Engine.Desk().Draft(context.Background(), id)
 			if err != nil {
 				tb.Fatal(err)
 			}
@@ -176,7 +176,7 @@ func TestE2ESupportDraftWaitsForApproval(t *testing.T) {
 	// Someone who may not review gets a private notice; nothing changes.
 	privateNotice(t, s.fake, MustClick(t, s.fake, s.asEve(), card.ID, "kimi:approve:"+d.ID).ID, noticeNotAllowed)
 	s.stack.WaitIdle(t)
-	if got, _ := s.stack.Engine.Draft(context.Background(), d.ID); got.State != conversation.DraftPending || len(s.replies(question)) != 0 {
+	if got, _ := s.stack.Engine.Desk().Draft(context.Background(), d.ID); got.State != conversation.DraftPending || len(s.replies(question)) != 0 {
 		t.Fatalf("a non-approver's click changed the draft to %s", got.State)
 	}
 
@@ -363,12 +363,12 @@ func TestE2ESupportCrashBetweenSendingAndSent(t *testing.T) {
 			}
 			s.restart(t, next)
 			s.fake.WaitFor(t, "draft sent", func() bool {
-				got, _ := s.stack.Engine.Draft(ctx, d.ID)
+				got, _ := s.stack.Engine.Desk().Draft(ctx, d.ID)
 				return got.State == conversation.DraftSent
 			})
 			s.stack.WaitIdle(t)
 			msgs := s.fake.BotMessages(question.ID)
-			got, _ := s.stack.Engine.Draft(ctx, d.ID)
+			got, _ := s.stack.Engine.Desk().Draft(ctx, d.ID)
 			if len(msgs) != 1 || len(s.fake.BotMessages(s.customers)) != 0 || got.Sent.ID != msgs[0].ID {
 				t.Fatalf("%d replies (draft records %s), want exactly one", len(msgs), got.Sent.ID)
 			}

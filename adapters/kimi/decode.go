@@ -207,7 +207,7 @@ func byIndex(a, b *toolAcc) int { return cmp.Compare(a.index, b.index) }
 func (acc *accumulator) completion() *bot.Completion {
 	c := &bot.Completion{
 		Model:            acc.model,
-		FinishReason:     acc.finish,
+		FinishReason:     bot.FinishReason(acc.finish),
 		Content:          acc.content.String(),
 		Reasoning:        acc.reasoning.String(),
 		Usage:            acc.usage,

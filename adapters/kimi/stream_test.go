@@ -345,7 +345,7 @@ func TestStreamFinishReasonsPassThrough(t *testing.T) {
 	for _, reason := range []string{"length", "content_filter"} {
 		s.Enqueue(kimitest.Response{Content: "Part of an answer", FinishReason: reason})
 		a := MustAnswer(t, c, chat("kimi-k2-turbo-preview", "hi"))
-		if a.final.FinishReason != reason || a.final.Content != "Part of an answer" {
+		if string(a.final.FinishReason) != reason || a.final.Content != "Part of an answer" {
 			t.Errorf("final = %+v, want finish %q", a.final, reason)
 		}
 	}

@@ -1,7 +1,3 @@
-// Package slack connects kimibot to Slack: events arrive over Socket Mode
-// or the HTTP Events API, and answers stream back with Slack's native
-// streaming methods or, where those are not allowed, a posted message that
-// is edited as the model writes, all paced to Slack's rate limits.
 package slack
 
 import (
@@ -18,7 +14,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"kimibot/bot"
-	"kimibot/conversation"
+	"kimibot/internal/tasks"
 )
 
 // Config configures the Slack adapter. Start from DefaultConfig.
@@ -105,9 +101,9 @@ type Adapter struct {
 	api    *slack.Client
 	pacing pacing
 
-	self    atomic.Pointer[identity]
-	ready   atomic.Bool
-	handler atomic.Pointer[handlerRef]
+	self  atomic.Pointer[identity]
+	ready atomic.Bool
+	host  atomic.Pointer[bot.Host]
 	// known is closed once auth.test has told the adapter who it is.
 	known     chan struct{}
 	knownOnce sync.Once
@@ -116,34 +112,13 @@ type Adapter struct {
 	// hooks posts to response_urls.
 	hooks *http.Client
 	// tasks counts the work started after acknowledging an interaction.
-	tasks taskGroup
-}
-
-// handlerRef is the handler Run was given and, when it is the engine, the
-// engine's commands and support desk.
-type handlerRef struct {
-	h   bot.Handler
-	eng engine
-}
-
-// engine is what the adapter uses of bot.Engine beyond bot.Handler.
-type engine interface {
-	bot.Handler
-	Command(ctx context.Context, c bot.Command) bot.CommandReply
-	HandleAction(ctx context.Context, a bot.Action) error
-	CanApprove(ctx context.Context, platform string, u bot.User) bool
-	Draft(ctx context.Context, id string) (conversation.Draft, error)
+	tasks tasks.Group
 }
 
 var (
-	_ bot.Platform      = (*Adapter)(nil)
-	_ bot.Downloader    = (*Adapter)(nil)
-	_ bot.Readiness     = (*Adapter)(nil)
-	_ bot.Cards         = (*Adapter)(nil)
-	_ bot.Poster        = (*Adapter)(nil)
-	_ bot.Linker        = (*Adapter)(nil)
-	_ bot.GroupResolver = (*Adapter)(nil)
-	_ engine            = (*bot.Engine)(nil)
+	_ bot.Platform   = (*Adapter)(nil)
+	_ bot.Downloader = (*Adapter)(nil)
+	_ bot.Readiness  = (*Adapter)(nil)
 )
 
 // New returns a Slack adapter. It makes no calls until Run.
@@ -185,10 +160,11 @@ func (a *Adapter) Ready() bool { return a.ready.Load() }
 
 // Run learns the bot's identity with auth.test, then receives events over
 // Socket Mode (reconnecting with backoff) or, in HTTP mode, waits while
-// HTTPHandler serves them. It returns when ctx ends.
-func (a *Adapter) Run(ctx context.Context, h bot.Handler) error {
-	eng, _ := h.(engine)
-	a.handler.Store(&handlerRef{h: h, eng: eng})
+// HTTPHandler serves them. Events go to h.Events; /kimi goes to
+// h.Commands and review-card buttons to h.Desk. It returns when ctx ends,
+// once the work it started has finished.
+func (a *Adapter) Run(ctx context.Context, h bot.Host) error {
+	a.host.Store(&h)
 	defer a.tasks.Wait()
 	if err := a.identify(ctx); err != nil {
 		return err

@@ -9,7 +9,10 @@ import (
 
 	"kimibot/bot"
 	"kimibot/conversation"
+	"kimibot/internal/chattext"
 )
+
+var _ bot.Cards = (*Adapter)(nil)
 
 // The buttons of a review card. Each carries the draft ID as its value.
 const (
@@ -38,13 +41,11 @@ var cardButtons = map[bot.ActionKind]cardButton{
 var buttonKinds = map[string]bot.ActionKind{actionApprove: bot.ActionApprove, actionEdit: bot.ActionEdit,
 	actionRegenerate: bot.ActionRegenerate, actionReject: bot.ActionReject}
 
-// Card limits, in textLen units: a section shows at most 3,000, and a
+// Card limits, in slackText.Len units: a section shows at most 3,000, and a
 // card keeps well under Slack's 50 blocks.
 const (
 	sectionLimit  = 3_000
 	questionLimit = 1_000
-	argsLimit     = 300
-	resultLimit   = 300
 	maxToolBlocks = 10
 )
 
@@ -106,7 +107,7 @@ func cardText(c bot.Card) string {
 	if c.Kind == conversation.DraftTool {
 		what = "Tool call for %s waiting for approval: “%s”"
 	}
-	return fmt.Sprintf(what, escape(who), escape(clipLine(c.Question, 200)))
+	return fmt.Sprintf(what, escape(who), escape(slackText.Count.ClipLine(c.Question, 200)))
 }
 
 // cardBlocks lays out a card: what it is, who asked what, the draft, the
@@ -119,7 +120,7 @@ func cardBlocks(c bot.Card, link string) []slack.Block {
 	blocks := []slack.Block{
 		slack.NewHeaderBlock(slack.NewTextBlockObject(slack.PlainTextType, title, false, false)),
 		section(customerLine(c, link)),
-		section("*Question*\n" + quote(clipText(c.Question, questionLimit))),
+		section("*Question*\n" + quote(slackText.Count.Clip(c.Question, questionLimit))),
 	}
 	if c.Kind != conversation.DraftTool {
 		blocks = append(blocks, section(draftSection(c.Draft)))
@@ -169,11 +170,11 @@ func draftSection(draft string) string {
 	if text == "" {
 		text = noAnswer
 	}
-	if textLen(label+text) <= sectionLimit {
+	if slackText.Len(label+text) <= sectionLimit {
 		return label + text
 	}
-	note := fmt.Sprintf("\n…\n_Clipped here: the draft has %s characters; all of it is sent._", thousands(textLen(draft)))
-	cut := runesWithin(text, 0, sectionLimit-textLen(label+note)-4)
+	note := fmt.Sprintf("\n…\n_Clipped here: the draft has %s characters; all of it is sent._", chattext.Thousands(slackText.Len(draft)))
+	cut := slackText.Count.Within(text, sectionLimit-slackText.Len(label+note)-4)
 	shown := text[:cut]
 	if strings.Count(shown, "```")%2 == 1 {
 		shown += "\n```"
@@ -189,14 +190,14 @@ func toolBlocks(calls []conversation.ToolRecord) []slack.Block {
 			out = append(out, contextLine(fmt.Sprintf("…and %d more tool calls.", len(calls)-i)))
 			break
 		}
-		line := ":wrench: `" + codeText(tc.Name, 100) + "` `" + codeText(tc.Arguments, argsLimit) + "`"
+		line := ":wrench: `" + codeText(tc.Name, 100) + "` `" + codeText(tc.Arguments, chattext.ToolArgsLimit) + "`"
 		switch {
 		case tc.Result == "":
 			line += " → _waiting for approval_"
 		case tc.IsError:
-			line += " → error `" + codeText(tc.Result, resultLimit) + "`"
+			line += " → error `" + codeText(tc.Result, chattext.ToolResultLimit) + "`"
 		default:
-			line += " → `" + codeText(tc.Result, resultLimit) + "`"
+			line += " → `" + codeText(tc.Result, chattext.ToolResultLimit) + "`"
 		}
 		out = append(out, contextLine(line))
 	}
@@ -205,7 +206,7 @@ func toolBlocks(calls []conversation.ToolRecord) []slack.Block {
 
 // codeText prepares text for a code span: one line, no backticks, clipped.
 func codeText(s string, limit int) string {
-	s = strings.ReplaceAll(clipLine(s, limit), "`", "'")
+	s = strings.ReplaceAll(slackText.Count.ClipLine(s, limit), "`", "'")
 	if s == "" {
 		return " "
 	}
@@ -239,19 +240,6 @@ func actionsBlock(c bot.Card) slack.Block {
 		return nil
 	}
 	return slack.NewActionBlock(reviewBlock, buttons...)
-}
-
-// clipText shortens s to limit textLen units, marking the cut.
-func clipText(s string, limit int) string {
-	if textLen(s) <= limit {
-		return s
-	}
-	return s[:runesWithin(s, 0, limit-1)] + "…"
-}
-
-// clipLine is clipText on s with its whitespace runs, newlines included, made single spaces.
-func clipLine(s string, limit int) string {
-	return clipText(strings.Join(strings.Fields(s), " "), limit)
 }
 
 // quote shows text as a mrkdwn quote.

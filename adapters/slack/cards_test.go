@@ -17,7 +17,7 @@ import (
 func TestCardKeepsWithinLimits(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{})
 	a := MustAdapter(t, fake, nil)
-	MustRun(t, a, newFakeEngine())
+	MustRun(t, a, newFakeEngine().host())
 	ctx := testContext(t)
 	fake.AddUser(slacktest.User{ID: "UCUST", Name: "Carla"})
 	var calls []conversation.ToolRecord
@@ -101,8 +101,8 @@ func TestEditParts(t *testing.T) {
 				t.Fatalf("%d parts joining to the text: %v", len(parts), strings.Join(parts, "") == tt.text)
 			}
 			for i, p := range parts {
-				if textLen(p) > inputLimit {
-					t.Fatalf("part %d is %d long", i, textLen(p))
+				if slackText.Len(p) > inputLimit {
+					t.Fatalf("part %d is %d long", i, slackText.Len(p))
 				}
 				if tt.name == "Lines" && !strings.HasSuffix(p, "\n") {
 					t.Fatalf("part %d does not end at a line: %q", i, p[len(p)-10:])
@@ -118,7 +118,7 @@ func TestEditParts(t *testing.T) {
 func TestPostFinishesInterruptedParts(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{})
 	a := MustAdapter(t, fake, nil)
-	MustRun(t, a, newFakeEngine())
+	MustRun(t, a, newFakeEngine().host())
 	ctx := testContext(t)
 	q := slacktest.UserMessage{User: "UCUST", Channel: "CSUP", Text: "tell me all", TS: fake.NewTS()}
 	fake.Callback(q.Message())
@@ -136,7 +136,7 @@ func TestPostFinishesInterruptedParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	msgs := fake.Thread("CSUP", q.TS)
-	if got := shownTexts(msgs); !reflect.DeepEqual(got, Split(text, partLimit)) || msgs[0].TS != ref.ID {
+	if got := shownTexts(msgs); !reflect.DeepEqual(got, slackText.Split(text)) || msgs[0].TS != ref.ID {
 		t.Fatalf("thread shows %d messages, first %s, ref %s", len(got), msgs[0].TS, ref.ID)
 	}
 	found, ok, err := a.FindPosted(ctx, where, "dkey")
@@ -163,7 +163,7 @@ func TestPostFinishesInterruptedParts(t *testing.T) {
 func TestNamesAndGroupsAreCached(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{})
 	a := MustAdapter(t, fake, nil)
-	MustRun(t, a, newFakeEngine())
+	MustRun(t, a, newFakeEngine().host())
 	ctx := testContext(t)
 	fake.AddUser(slacktest.User{ID: "U1", Name: "Ana", RealName: "Ana Lima"})
 	fake.SetUserGroup("S1", "U1")

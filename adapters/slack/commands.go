@@ -32,35 +32,31 @@ const (
 // commandTask returns the work that answers a slash command, to run once
 // Slack has its acknowledgement.
 func (a *Adapter) commandTask(cmd slack.SlashCommand) (func(ctx context.Context), error) {
-	ref := a.handler.Load()
+	ref := a.host.Load()
 	if ref == nil {
 		return nil, errNoHandler
 	}
-	if ref.eng == nil {
-		return nil, errNoEngine
+	if ref.Commands == nil {
+		return nil, errNoCommands
 	}
-	return func(ctx context.Context) { a.answerCommand(ctx, ref.eng, cmd) }, nil
+	return func(ctx context.Context) { a.answerCommand(ctx, ref.Commands, cmd) }, nil
 }
 
 // answerCommand runs a command and delivers its answer.
-func (a *Adapter) answerCommand(ctx context.Context, eng engine, cmd slack.SlashCommand) {
+func (a *Adapter) answerCommand(ctx context.Context, cmds bot.Commands, cmd slack.SlashCommand) {
 	c, local := parseCommand(cmd)
 	reply := bot.CommandReply{Text: local}
 	if local == "" {
 		if name := a.userName(ctx, cmd.UserID); name != "" {
 			c.User.Name = name
 		}
-		reply = eng.Command(ctx, c)
-		if _, known := knownCommands[c.Name]; !known || c.Name == "help" {
+		reply = cmds.Command(ctx, c)
+		if spec, known := bot.LookupCommand(c.Name); !known || spec.Name == "help" {
 			reply.Text += "\n\n" + slackHelpText
 		}
 	}
 	a.respond(ctx, cmd, reply)
 }
-
-// knownCommands are the subcommands the engine runs.
-var knownCommands = map[string]struct{}{"model": {}, "models": {}, "new": {}, "reset": {}, "usage": {},
-	"pending": {}, "support": {}, "help": {}}
 
 // parseCommand turns "/kimi <subcommand> [args]" into an engine command.
 // A link to a message anywhere in the arguments names the thread the
@@ -86,8 +82,9 @@ func parseCommand(cmd slack.SlashCommand) (bot.Command, string) {
 		}
 	}
 	c.Thread = where
-	switch c.Name {
-	case "new", "reset":
+	spec, _ := bot.LookupCommand(c.Name)
+	switch spec.Name {
+	case "new":
 		if !where.DM && where.Thread == "" {
 			return c, newInChannelText
 		}
@@ -95,16 +92,24 @@ func parseCommand(cmd slack.SlashCommand) (bot.Command, string) {
 		if len(c.Args) > 1 && isThreadScope(c.Args[1]) && !where.DM && where.Thread == "" {
 			return c, threadNeedsLinkText
 		}
-	case "support":
-		if len(c.Args) > 0 {
-			id, ok := channelArg(c.Args[0])
-			if !ok {
-				return c, supportTargetText
-			}
-			c.Args[0] = id
-		}
 	}
-	return c, ""
+	return c, channelArgs(spec, c.Args)
+}
+
+// channelArgs reads the channel arguments of spec in args in place, as
+// IDs, or returns the text that explains how to name a channel.
+func channelArgs(spec bot.CommandSpec, args []string) string {
+	for i, arg := range spec.Args {
+		if arg.Kind != bot.ArgChannel || i >= len(args) {
+			continue
+		}
+		id, ok := channelArg(args[i])
+		if !ok {
+			return supportTargetText
+		}
+		args[i] = id
+	}
+	return ""
 }
 
 func isThreadScope(s string) bool {
@@ -159,7 +164,7 @@ func parseMessageLink(s string) (channel, thread string, ok bool) {
 // the user, or to the channel when public. If that fails the user gets it
 // as an ephemeral message.
 func (a *Adapter) respond(ctx context.Context, cmd slack.SlashCommand, reply bot.CommandReply) {
-	md := clipText(reply.Text, partLimit)
+	md := slackText.Count.Clip(reply.Text, slackText.Limit)
 	if a.responseURLAllowed(cmd.ResponseURL) {
 		typ := slack.ResponseTypeEphemeral
 		if reply.Public {

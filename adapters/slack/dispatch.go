@@ -40,11 +40,11 @@ func (a *Adapter) onEventsAPI(ctx context.Context, outer slackevents.EventsAPIEv
 		return nil
 	}
 	ev.User.Name = a.cachedName(ev.User.ID)
-	ref := a.handler.Load()
+	ref := a.host.Load()
 	if ref == nil {
 		return errNoHandler
 	}
-	if err := ref.h.HandleEvent(ctx, ev); err != nil {
+	if err := ref.Events.HandleEvent(ctx, ev); err != nil {
 		return fmt.Errorf("handle event %s: %w", cb.EventID, err)
 	}
 	return nil

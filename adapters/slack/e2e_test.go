@@ -13,6 +13,7 @@ import (
 
 	"kimibot/adapters/kimi/kimitest"
 	"kimibot/adapters/slack/slacktest"
+	"kimibot/internal/chattext"
 	"kimibot/internal/testkit"
 )
 
@@ -229,15 +230,15 @@ func TestE2ELongAnswer(t *testing.T) {
 		t.Fatalf("%d messages for 30,000 characters", len(parts))
 	}
 	for i, p := range parts {
-		if n := textLen(p); n > partLimit {
+		if n := slackText.Len(p); n > slackText.Limit {
 			t.Fatalf("message %d is %d long", i, n)
 		}
-		if i < len(parts)-1 && fenceAt(p+"\n", 0, fence{}).open() {
+		if i < len(parts)-1 && slackText.FenceAt(p+"\n", 0, chattext.Fence{}).Open() {
 			t.Fatalf("message %d breaks a code fence", i)
 		}
 	}
 	matchParts(t, answer, parts)
-	if want := Split(answer, partLimit); !reflect.DeepEqual(parts, want) {
+	if want := slackText.Split(answer); !reflect.DeepEqual(parts, want) {
 		t.Fatalf("messages are not Split(answer): %d vs %d parts", len(parts), len(want))
 	}
 }

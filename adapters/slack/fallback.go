@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"context"
 	"time"
+
+	"kimibot/conversation"
+	"kimibot/internal/chattext"
 )
 
 // stepPosted keeps posted messages up to date, for replies that cannot
@@ -50,7 +53,7 @@ func (r *reply) stepPosted() (bool, error) {
 			return true, nil
 		}
 	}
-	r.start, r.fence = sp.end, sp.after
+	r.start, r.fence = sp.End, sp.After
 	return true, r.postPart()
 }
 
@@ -70,16 +73,17 @@ func (r *reply) postPart() error {
 		return err
 	}
 	r.msgs = append(r.msgs, &posted{ts: ts, shown: shown})
+	r.opened(ts, conversation.ReplyModeMessage)
 	r.lastEdit = time.Now()
 	return nil
 }
 
 // wantPosted is what the message of the current part should show. full
 // reports that the text has outgrown it: it then shows its final part, sp.
-func (r *reply) wantPosted(s snapshot) (want content, sp span, full bool) {
-	sp = nextSpan(s.text, r.start, r.fence, partLimit, r.start+1)
-	md := sp.display(s.text)
-	if sp.end < len(s.text) {
+func (r *reply) wantPosted(s snapshot) (want content, sp chattext.Span, full bool) {
+	sp = slackText.Next(s.text, r.start, r.fence, r.start+1)
+	md := sp.Text(s.text)
+	if sp.End < len(s.text) {
 		return content{md: md}, sp, true
 	}
 	status := s.status

@@ -1,23 +1,23 @@
 package slack
 
 import (
-	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/slack-go/slack"
 
-	"kimibot/bot"
+	"kimibot/internal/chattext"
 )
 
-// Message size limits, in textLen units. A markdown block takes standard
-// Markdown up to 12,000; several blocks in one message hit an undocumented
-// cap near 13,200, so a message keeps all its text under 12,000.
+// slackText is how Slack shows text: slackText.Limit is the Markdown one
+// message or stream shows, leaving room under 12,000 for the footer and
+// status lines.
+var slackText = chattext.Slack
+
+// Message size limits, in slackText.Len units. A markdown block takes
+// standard Markdown up to 12,000; several blocks in one message hit an
+// undocumented cap near 13,200, so a message keeps all its text under 12,000.
 const (
-	// partLimit is the Markdown one message or stream shows, leaving room
-	// under 12,000 for the footer and status lines.
-	partLimit = 11_500
 	// maxAppend is the most markdown_text one streaming call may carry.
 	maxAppend = 12_000
 	// fallbackLimit caps the plain text sent beside blocks for
@@ -39,13 +39,13 @@ var (
 // context lines. Code spans and fenced blocks keep their text.
 func mrkdwn(md string) string {
 	lines := strings.Split(md, "\n")
-	var f fence
+	var f chattext.Fence
 	for i, ln := range lines {
-		next := f.next(ln)
+		next := slackText.NextFence(f, ln)
 		switch {
-		case next.open() != f.open():
-			lines[i] = strings.TrimSpace(ln)[:len(fenceRun(strings.TrimSpace(ln)))]
-		case f.open():
+		case next.Open() != f.Open():
+			lines[i] = fenceMarker(ln)
+		case f.Open():
 			lines[i] = escape(ln)
 		default:
 			lines[i] = mrkdwnLine(ln)
@@ -84,51 +84,23 @@ func inline(s string) string {
 
 var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
+// fenceMarker is the run of backticks or tildes of a fence line, without
+// its indentation and info string.
+func fenceMarker(line string) string {
+	t := strings.TrimSpace(line)
+	return t[:len(t)-len(strings.TrimLeft(t, t[:1]))]
+}
+
 // escape applies the three escapes Slack requires in message text.
 func escape(s string) string { return escaper.Replace(s) }
 
 // fallbackText is the plain text sent with a message's blocks.
 func fallbackText(md string) string {
 	text := mrkdwn(md)
-	if textLen(text) <= fallbackLimit {
+	if slackText.Len(text) <= fallbackLimit {
 		return text
 	}
-	return text[:runesWithin(text, 0, fallbackLimit-1)] + "…"
-}
-
-// footerLine formats the footer: model, tokens and time.
-func footerLine(f bot.Footer) string {
-	if f.Model == "" {
-		return ""
-	}
-	parts := []string{f.Model}
-	tokens := f.Usage.TotalTokens
-	if tokens == 0 {
-		tokens = f.Usage.PromptTokens + f.Usage.CompletionTokens
-	}
-	if tokens > 0 {
-		t := fmt.Sprintf("%s tokens", thousands(tokens))
-		if f.Usage.CachedTokens > 0 {
-			t += fmt.Sprintf(" (%s cached)", thousands(f.Usage.CachedTokens))
-		}
-		parts = append(parts, t)
-	}
-	if f.Usage.Cost > 0 {
-		parts = append(parts, fmt.Sprintf("$%.4f", f.Usage.Cost))
-	}
-	if f.Elapsed > 0 {
-		parts = append(parts, fmt.Sprintf("%.1fs", f.Elapsed.Round(100*time.Millisecond).Seconds()))
-	}
-	return strings.Join(parts, " · ")
-}
-
-// thousands writes n with comma separators.
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+	return text[:slackText.Count.Within(text, fallbackLimit-1)] + "…"
 }
 
 // contentBlocks is a message showing Markdown text, with an optional

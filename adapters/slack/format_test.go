@@ -3,10 +3,6 @@ package slack
 import (
 	"strings"
 	"testing"
-	"time"
-
-	"kimibot/bot"
-	"kimibot/conversation"
 )
 
 func TestMrkdwn(t *testing.T) {
@@ -36,31 +32,10 @@ func TestMrkdwn(t *testing.T) {
 func TestFallbackTextIsCapped(t *testing.T) {
 	long := strings.Repeat("ab ", 2000)
 	got := fallbackText(long)
-	if textLen(got) > fallbackLimit || !strings.HasSuffix(got, "…") || !strings.HasPrefix(long, strings.TrimSuffix(got, "…")) {
-		t.Fatalf("fallback of %d chars is %d long", len(long), textLen(got))
+	if slackText.Len(got) > fallbackLimit || !strings.HasSuffix(got, "…") || !strings.HasPrefix(long, strings.TrimSuffix(got, "…")) {
+		t.Fatalf("fallback of %d chars is %d long", len(long), slackText.Len(got))
 	}
 	if short := fallbackText("**hi**"); short != "*hi*" {
 		t.Fatalf("short fallback = %q", short)
-	}
-}
-
-func TestFooterLine(t *testing.T) {
-	tests := []struct {
-		name string
-		in   bot.Footer
-		want string
-	}{
-		{"Empty", bot.Footer{}, ""},
-		{"Full", bot.Footer{Model: "kimi-k2.6", Elapsed: 3240 * time.Millisecond,
-			Usage: conversation.Usage{TotalTokens: 12345, CachedTokens: 1024, Cost: 0.00123}},
-			"kimi-k2.6 · 12,345 tokens (1,024 cached) · $0.0012 · 3.2s"},
-		{"SumsTokens", bot.Footer{Model: "m", Usage: conversation.Usage{PromptTokens: 900, CompletionTokens: 100}}, "m · 1,000 tokens"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := footerLine(tt.in); got != tt.want {
-				t.Fatalf("footerLine = %q, want %q", got, tt.want)
-			}
-		})
 	}
 }

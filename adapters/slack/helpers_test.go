@@ -61,6 +61,9 @@ func (h *recorder) HandleEvent(_ context.Context, ev bot.Event) error {
 	return nil
 }
 
+// host runs the adapter with the recorder as its only events handler.
+func (h *recorder) host() bot.Host { return bot.Host{Events: h} }
+
 func (h *recorder) setErr(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -86,7 +89,7 @@ func (h *recorder) next(tb testing.TB, ctx context.Context) bot.Event {
 }
 
 // MustRun runs the adapter until the test ends and waits until it is ready.
-func MustRun(tb testing.TB, a *Adapter, h bot.Handler) {
+func MustRun(tb testing.TB, a *Adapter, h bot.Host) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -179,6 +182,12 @@ func statusTexts(changes []slacktest.StatusChange) []string {
 
 var fenceOnly = regexp.MustCompile("^\n?(`{3,}|~{3,})$")
 
+// isFenceLine reports whether line starts with a run of three backticks or tildes.
+func isFenceLine(line string) bool {
+	t := strings.TrimSpace(line)
+	return strings.HasPrefix(t, "```") || strings.HasPrefix(t, "~~~")
+}
+
 // matchParts checks that messages show answer split without loss: with the
 // fence lines the split adds removed (a reopening line at the start of a
 // message, a closing marker at its end), the messages concatenate to
@@ -188,7 +197,7 @@ func matchParts(tb testing.TB, answer string, parts []string) {
 	cur := 0
 	for i, p := range parts {
 		if i > 0 {
-			if line, rest, ok := strings.Cut(p, "\n"); ok && fenceRun(strings.TrimSpace(line)) != "" &&
+			if line, rest, ok := strings.Cut(p, "\n"); ok && isFenceLine(line) &&
 				!strings.HasPrefix(answer[cur:], line+"\n") {
 				p = rest
 			}
@@ -236,7 +245,16 @@ type fakeEngine struct {
 	changed   chan struct{}
 }
 
-var _ engine = (*fakeEngine)(nil)
+var (
+	_ bot.Commands = (*fakeEngine)(nil)
+	_ bot.Desk     = (*fakeEngine)(nil)
+)
+
+// host runs the adapter with the fake as events handler, commands and desk.
+func (e *fakeEngine) host() bot.Host { return bot.Host{Events: e, Commands: e, Desk: e} }
+
+// ModelChoices offers no models.
+func (e *fakeEngine) ModelChoices(context.Context, string, int) []string { return nil }
 
 func newFakeEngine(approvers ...string) *fakeEngine {
 	e := &fakeEngine{recorder: newRecorder(), approvers: map[string]bool{}, drafts: map[string]conversation.Draft{},

@@ -21,8 +21,11 @@ const (
 	emptyEditText    = "The reply cannot be empty."
 )
 
-// errNoEngine means the handler cannot answer commands or cards.
-var errNoEngine = errors.New("slack: commands and cards need the engine")
+// Errors for requests that Run's host cannot answer.
+var (
+	errNoCommands = errors.New("slack: slash commands are off")
+	errNoDesk     = errors.New("slack: review cards are off")
+)
 
 // interaction is what an interactivity payload asks for: the payload to
 // acknowledge it with (nil for none) and the work to do after.
@@ -35,23 +38,24 @@ type interaction struct {
 // payloads, and buttons that are not the bot's, are acknowledged and
 // otherwise ignored.
 func (a *Adapter) onInteraction(cb slack.InteractionCallback) (interaction, error) {
-	ref := a.handler.Load()
+	ref := a.host.Load()
 	if ref == nil {
 		return interaction{}, errNoHandler
 	}
-	if ref.eng == nil {
-		return interaction{}, errNoEngine
+	desk := ref.Desk
+	if desk == nil {
+		return interaction{}, errNoDesk
 	}
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions:
 		for _, act := range cb.ActionCallback.BlockActions {
 			if kind, ok := buttonKinds[act.ActionID]; ok {
 				act := *act
-				return interaction{task: func(ctx context.Context) { a.onButton(ctx, ref.eng, cb, kind, act.Value) }}, nil
+				return interaction{task: func(ctx context.Context) { a.onButton(ctx, desk, cb, kind, act.Value) }}, nil
 			}
 		}
 	case slack.InteractionTypeViewSubmission:
-		return a.onSubmission(ref.eng, cb), nil
+		return a.onSubmission(desk, cb), nil
 	}
 	a.log.Debug("slack interaction ignored", "type", cb.Type, "user", cb.User.ID)
 	return interaction{}, nil
@@ -59,7 +63,7 @@ func (a *Adapter) onInteraction(cb slack.InteractionCallback) (interaction, erro
 
 // onButton handles a click on a card: Approve decides at once; the other
 // buttons open their modal for approvers.
-func (a *Adapter) onButton(ctx context.Context, eng engine, cb slack.InteractionCallback, kind bot.ActionKind, draftID string) {
+func (a *Adapter) onButton(ctx context.Context, desk bot.Desk, cb slack.InteractionCallback, kind bot.ActionKind, draftID string) {
 	channel := cb.Channel.ID
 	if channel == "" {
 		channel = cb.Container.ChannelID
@@ -67,11 +71,11 @@ func (a *Adapter) onButton(ctx context.Context, eng engine, cb slack.Interaction
 	if kind == bot.ActionApprove {
 		act := bot.Action{Kind: kind, DraftID: draftID, User: a.actor(ctx, cb.User), Platform: platformName,
 			DedupeKey: "slack:interaction:" + cb.TriggerID}
-		a.decide(ctx, eng, channel, act)
+		a.decide(ctx, desk, channel, act)
 		return
 	}
 	user := bot.User{ID: cb.User.ID, Name: cb.User.Name}
-	notice := a.openReview(ctx, eng, cb.TriggerID, kind, draftID, user)
+	notice := a.openReview(ctx, desk, cb.TriggerID, kind, draftID, user)
 	if notice != "" {
 		a.notify(ctx, channel, user.ID, notice)
 	}
@@ -79,11 +83,11 @@ func (a *Adapter) onButton(ctx context.Context, eng engine, cb slack.Interaction
 
 // openReview opens the modal of an Edit, Regenerate or Reject click, or
 // returns the notice that explains why not.
-func (a *Adapter) openReview(ctx context.Context, eng engine, trigger string, kind bot.ActionKind, draftID string, u bot.User) string {
-	if !eng.CanApprove(ctx, platformName, u) {
+func (a *Adapter) openReview(ctx context.Context, desk bot.Desk, trigger string, kind bot.ActionKind, draftID string, u bot.User) string {
+	if !desk.CanApprove(ctx, platformName, u) {
 		return notAllowedText
 	}
-	d, err := eng.Draft(ctx, draftID)
+	d, err := desk.Draft(ctx, draftID)
 	switch {
 	case errors.Is(err, bot.ErrUnknownDraft):
 		return unknownDraftText
@@ -107,7 +111,7 @@ func (a *Adapter) openReview(ctx context.Context, eng engine, trigger string, ki
 
 // onSubmission reads a submitted review modal. An empty edit is refused
 // in the modal itself; anything else closes the modal and is decided after.
-func (a *Adapter) onSubmission(eng engine, cb slack.InteractionCallback) interaction {
+func (a *Adapter) onSubmission(desk bot.Desk, cb slack.InteractionCallback) interaction {
 	kind, ok := modalKinds[cb.View.CallbackID]
 	if !ok {
 		return interaction{}
@@ -121,17 +125,17 @@ func (a *Adapter) onSubmission(eng engine, cb slack.InteractionCallback) interac
 		act := bot.Action{Kind: kind, DraftID: draftID, User: a.actor(ctx, cb.User), Platform: platformName,
 			Text: text, DedupeKey: "slack:view:" + cb.View.ID + ":" + cb.View.Hash}
 		channel := ""
-		if d, err := eng.Draft(ctx, draftID); err == nil {
+		if d, err := desk.Draft(ctx, draftID); err == nil {
 			channel = d.Card.Channel
 		}
-		a.decide(ctx, eng, channel, act)
+		a.decide(ctx, desk, channel, act)
 	}}
 }
 
 // decide hands a reviewer's decision to the engine and tells the reviewer
 // privately, in channel, when it is refused.
-func (a *Adapter) decide(ctx context.Context, eng engine, channel string, act bot.Action) {
-	err := eng.HandleAction(ctx, act)
+func (a *Adapter) decide(ctx context.Context, desk bot.Desk, channel string, act bot.Action) {
+	err := desk.HandleAction(ctx, act)
 	notice := ""
 	switch {
 	case err == nil:

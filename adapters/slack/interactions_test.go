@@ -18,7 +18,7 @@ func TestEmptyEditStaysInTheModal(t *testing.T) {
 	eng := newFakeEngine(rita)
 	eng.addDraft(conversation.Draft{ID: "d1", State: conversation.DraftPending, Text: "draft"})
 	fake := slacktest.Start(t, slacktest.Options{})
-	a, base := MustHTTP(t, fake, eng)
+	a, base := MustHTTP(t, fake, eng.host())
 	ctx := testContext(t)
 	payload := []byte(`{"type":"view_submission","user":{"id":"` + rita + `"},"view":{"id":"V1","hash":"h1",` +
 		`"callback_id":"kimi_edit","private_metadata":"d1","state":{"values":{"kimi_text_0":{"kimi_text_input":` +

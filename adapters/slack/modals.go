@@ -88,8 +88,8 @@ func modal(callback, title, submit, draftID string, blocks []slack.Block) slack.
 // to it, each ending after a newline where one is near the limit.
 func editParts(text string) []string {
 	var parts []string
-	for textLen(text) > inputLimit {
-		cut := runesWithin(text, 0, inputLimit)
+	for slackText.Len(text) > inputLimit {
+		cut := slackText.Count.Within(text, inputLimit)
 		if nl := strings.LastIndexByte(text[:cut], '\n'); nl >= cut/2 {
 			cut = nl + 1
 		}

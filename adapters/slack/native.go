@@ -3,6 +3,9 @@ package slack
 import (
 	"context"
 	"time"
+
+	"kimibot/conversation"
+	"kimibot/internal/chattext"
 )
 
 // nativePlan is how far the current streamed message can go now.
@@ -12,22 +15,22 @@ type nativePlan struct {
 	// complete is true when the message's text is final: the answer ended
 	// or outgrew it. sp is then its span, and last says no part follows.
 	complete, last bool
-	sp             span
+	sp             chattext.Span
 }
 
 // planNative works out the current part. While the answer is still coming,
 // the last holdback units of the message's room wait, so that the cut into
 // the next message can still fall at a paragraph or line boundary.
 func (r *reply) planNative(s snapshot) nativePlan {
-	sp := nextSpan(s.text, r.start, r.fence, partLimit, max(r.sent, r.start+1))
-	if sp.end < len(s.text) {
-		return nativePlan{upto: sp.end, complete: true, sp: sp}
+	sp := slackText.Next(s.text, r.start, r.fence, max(r.sent, r.start+1))
+	if sp.End < len(s.text) {
+		return nativePlan{upto: sp.End, complete: true, sp: sp}
 	}
 	if s.end != nil {
 		return nativePlan{upto: len(s.text), complete: true, last: true, sp: sp}
 	}
-	room := partLimit - textLen(sp.prefix) - holdback
-	return nativePlan{upto: max(runesWithin(s.text, r.start, room), r.sent), sp: sp}
+	room := slackText.Limit - slackText.Len(sp.Prefix) - holdback
+	return nativePlan{upto: max(r.start+slackText.Count.Within(s.text[r.start:], room), r.sent), sp: sp}
 }
 
 // stepNative streams the answer: chat.startStream once there is text,
@@ -101,7 +104,7 @@ func (r *reply) startPart() (bool, error) {
 	err := r.a.callReserved(r.ctx, r.ws.start, slot, "chat.startStream", func(ctx context.Context) error {
 		s := r.snap()
 		p := r.planNative(s)
-		md := p.sp.prefix + s.text[r.start:p.upto]
+		md := p.sp.Prefix + s.text[r.start:p.upto]
 		if s.text == "" {
 			md = noAnswer
 		}
@@ -119,7 +122,7 @@ func (r *reply) startPart() (bool, error) {
 	}
 	if streamRefused(err) {
 		r.log.Info("slack refused streaming here, posting messages instead", "err", err)
-		r.ch.refuse(true, false)
+		r.ch.refuseStream()
 		r.native = false
 		return true, nil
 	}
@@ -127,6 +130,7 @@ func (r *reply) startPart() (bool, error) {
 		return false, err
 	}
 	r.msgs = append(r.msgs, &posted{ts: ts, streamed: true})
+	r.opened(ts, conversation.ReplyModeStream)
 	r.streaming, r.sent, r.textShown = true, upto, true
 	r.lastEdit = time.Now()
 	return true, nil
@@ -136,7 +140,7 @@ func (r *reply) startPart() (bool, error) {
 // part, if any, starts after it.
 func (r *reply) stopPart(p nativePlan) error {
 	s := r.snap()
-	md := s.text[r.sent:p.upto] + p.sp.suffix
+	md := s.text[r.sent:p.upto] + p.sp.Suffix
 	footer := ""
 	if p.last {
 		footer = r.footer(s)
@@ -150,7 +154,7 @@ func (r *reply) stopPart(p nativePlan) error {
 		r.nativeDone = true
 		return nil
 	}
-	r.start, r.fence, r.sent = p.sp.end, p.sp.after, p.sp.end
+	r.start, r.fence, r.sent = p.sp.End, p.sp.After, p.sp.End
 	return nil
 }
 

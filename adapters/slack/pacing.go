@@ -245,11 +245,18 @@ func (c *channel) flags() (noStream, noStatus bool) {
 	return c.noStream, c.noStatus
 }
 
-func (c *channel) refuse(stream, status bool) {
+// refuseStream records that Slack refuses chat.startStream in the channel.
+func (c *channel) refuseStream() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.noStream = c.noStream || stream
-	c.noStatus = c.noStatus || status
+	c.noStream = true
+}
+
+// refuseStatus records that Slack refuses assistant.threads.setStatus in the channel.
+func (c *channel) refuseStatus() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.noStatus = true
 }
 
 // pacing hands out the workspace and channel state, creating it on first use.

@@ -13,6 +13,10 @@ import (
 	"kimibot/bot"
 )
 
+var _ bot.Linker = (*Adapter)(nil)
+
+var _ bot.GroupResolver = (*Adapter)(nil)
+
 // How long looked-up facts are kept.
 const (
 	// nameTTL is how long a user's name is kept, missTTL how long a failed

@@ -12,6 +12,8 @@ import (
 	"kimibot/bot"
 )
 
+var _ bot.Poster = (*Adapter)(nil)
+
 // draftEvent is the metadata event type that marks a posted draft; its
 // payload holds the draft ID and, for a draft split over several
 // messages, the part and the number of parts.
@@ -32,7 +34,7 @@ func (a *Adapter) Post(ctx context.Context, where bot.ThreadRef, text, key strin
 	if strings.TrimSpace(text) == "" {
 		return bot.MsgRef{}, errors.New("post message: no text")
 	}
-	parts := Split(text, partLimit)
+	parts := slackText.Split(text)
 	have := map[int]string{}
 	if key != "" && len(parts) > 1 {
 		var err error

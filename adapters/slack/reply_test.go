@@ -12,6 +12,7 @@ import (
 	"kimibot/adapters/slack/slacktest"
 	"kimibot/bot"
 	"kimibot/conversation"
+	"kimibot/internal/chattext"
 )
 
 var testFooter = bot.Footer{Model: "kimi-k2.6", Usage: conversation.Usage{TotalTokens: 42}, Elapsed: time.Second}
@@ -329,10 +330,10 @@ func TestReplySplitsLongAnswer(t *testing.T) {
 				t.Fatalf("%d refs for %d messages", len(refs), len(msgs))
 			}
 			for i, p := range parts {
-				if n := textLen(p); n > partLimit {
+				if n := slackText.Len(p); n > slackText.Limit {
 					t.Fatalf("message %d is %d long", i, n)
 				}
-				if i < len(parts)-1 && fenceAt(p+"\n", 0, fence{}).open() {
+				if i < len(parts)-1 && slackText.FenceAt(p+"\n", 0, chattext.Fence{}).Open() {
 					t.Fatalf("message %d leaves a code fence open", i)
 				}
 				if (msgs[i].Footer != "") != (i == len(msgs)-1) {
@@ -340,7 +341,7 @@ func TestReplySplitsLongAnswer(t *testing.T) {
 				}
 			}
 			matchParts(t, tt.answer, parts)
-			if want := Split(tt.answer, partLimit); tt.exact && !reflect.DeepEqual(parts, want) {
+			if want := slackText.Split(tt.answer); tt.exact && !reflect.DeepEqual(parts, want) {
 				t.Fatalf("messages differ from Split: %d vs %d parts", len(parts), len(want))
 			}
 			if v := fake.Violations(); len(v) != 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kimibot/bot"
+	"kimibot/internal/chattext"
 )
 
 // holdback is how much of a streamed message's room is kept back while
@@ -48,6 +49,13 @@ func (a *Adapter) Reply(ctx context.Context, to bot.ReplyTarget) (bot.Reply, err
 	return r, nil
 }
 
+// opened tells the engine, when it asked, about a new message of the reply.
+func (r *reply) opened(ts string, mode bot.ReplyMode) {
+	if r.to.Opened != nil {
+		r.to.Opened(bot.MsgRef{Platform: platformName, Channel: r.to.Thread.Channel, ID: ts}, mode)
+	}
+}
+
 // canStream reports whether Slack can stream a reply to to: streams live
 // in threads, and in channels Slack needs the person they are for.
 func canStream(to bot.ReplyTarget) bool {
@@ -81,7 +89,7 @@ type reply struct {
 	shownStatus string
 	msgs        []*posted
 	start       int
-	fence       fence
+	fence       chattext.Fence
 	streaming   bool
 	nativeDone  bool
 	sent        int
@@ -121,7 +129,7 @@ var _ bot.Reply = (*reply)(nil)
 func (r *reply) Status(_ context.Context, s string) error {
 	r.mu.Lock()
 	if len(s) > maxStatus {
-		s = s[:runesWithin(s, 0, maxStatus)]
+		s = s[:slackText.Count.Within(s, maxStatus)]
 	}
 	r.status = s
 	err := r.err
@@ -189,12 +197,7 @@ func (r *reply) close(ctx context.Context, e *ending, failMsg string) ([]bot.Msg
 func failureTail(text, userMsg string) string {
 	var b strings.Builder
 	if text != "" {
-		if f := fenceAt(text+"\n", 0, fence{}); f.open() {
-			if !strings.HasSuffix(text, "\n") {
-				b.WriteString("\n")
-			}
-			b.WriteString(f.marker)
-		}
+		b.WriteString(slackText.Close(text))
 		b.WriteString("\n\n")
 	}
 	b.WriteString(errorLine(userMsg))
@@ -331,7 +334,7 @@ func (r *reply) stepStatus() (bool, error) {
 		return false, err
 	default:
 		r.log.Info("thread status unavailable, showing it in the message", "err", err)
-		r.ch.refuse(false, true)
+		r.ch.refuseStatus()
 		r.statusInMsg = true
 		if r.native && len(r.msgs) == 0 {
 			r.native = false
@@ -347,7 +350,8 @@ func (r *reply) footer(s snapshot) string {
 	if s.end == nil || !r.a.cfg.Footer {
 		return ""
 	}
-	return footerLine(s.end.footer)
+	f := s.end.footer
+	return slackText.Footer(f.Model, f.Usage, f.Elapsed)
 }
 
 // claim is the reply's place in the queue for a workspace-wide method:
@@ -399,7 +403,7 @@ func (r *reply) giveUp(err error, from int) error {
 	}
 	r.log.Warn("slack refused a change to the answer, continuing in a new message", "err", err)
 	s := r.snap()
-	r.fence = fenceAt(s.text[:from], r.start, r.fence)
+	r.fence = slackText.FenceAt(s.text[:from], r.start, r.fence)
 	r.start, r.sent = from, from
 	r.cur().lost = true
 	if r.streaming {

@@ -218,7 +218,7 @@ func TestE2ESupportStrangerChangesNothing(t *testing.T) {
 			}
 		})
 	}
-	d, err := e.stack.Engine.Draft(e.ctx, draftIDOf(t, card))
+	d, err := e.stack.Engine.Desk().Draft(e.ctx, draftIDOf(t, card))
 	if err != nil || d.State != conversation.DraftPending {
 		t.Fatalf("draft = %s, %v", d.State, err)
 	}
@@ -416,7 +416,7 @@ func TestE2ESupportCrashWhileSending(t *testing.T) {
 			}
 			e.restart(t)
 			e.stack.WaitIdle(t)
-			got, err := e.stack.Engine.Draft(e.ctx, id)
+			got, err := e.stack.Engine.Desk().Draft(e.ctx, id)
 			msgs := e.sent(q)
 			if err != nil || got.State != conversation.DraftSent || len(msgs) != 1 || got.Sent.ID != msgs[0].TS {
 				t.Fatalf("draft %s (sent %s), customer thread shows %s", got.State, got.Sent.ID, describe(msgs))
@@ -437,7 +437,7 @@ func TestE2ESupportLostAnswer(t *testing.T) {
 	if n := e.fake.PendingFaults(); n != 0 {
 		t.Fatal("the answer was never lost")
 	}
-	d, _ := e.stack.Engine.Draft(e.ctx, draftIDOf(t, card))
+	d, _ := e.stack.Engine.Desk().Draft(e.ctx, draftIDOf(t, card))
 	if msgs := e.sent(q); len(msgs) != 1 || d.State != conversation.DraftSent || d.Sent.ID != msgs[0].TS {
 		t.Fatalf("draft %s, customer thread shows %s", d.State, describe(msgs))
 	}

@@ -21,7 +21,7 @@ import (
 )
 
 // MustSocketAdapter runs an adapter in Socket Mode against fake.
-func MustSocketAdapter(tb testing.TB, fake *slacktest.Server, h bot.Handler) *Adapter {
+func MustSocketAdapter(tb testing.TB, fake *slacktest.Server, h bot.Host) *Adapter {
 	tb.Helper()
 	a := MustAdapter(tb, fake, func(c *Config) { c.AppToken = fake.Options().AppToken })
 	MustRun(tb, a, h)
@@ -31,7 +31,7 @@ func MustSocketAdapter(tb testing.TB, fake *slacktest.Server, h bot.Handler) *Ad
 func TestSocketModeDeliversAndAcks(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{})
 	h := newFakeEngine("UREV")
-	a := MustSocketAdapter(t, fake, h)
+	a := MustSocketAdapter(t, fake, h.host())
 	ctx := testContext(t)
 
 	ignored := fake.PushEvent(fake.Callback(slacktest.UserMessage{User: "U2", BotID: "BOTHER", Channel: "C1",
@@ -109,7 +109,7 @@ func TestSocketModeRedeliversWhenHandlerFails(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{AckTimeout: 100 * time.Millisecond})
 	h := newRecorder()
 	h.setErr(errors.New("engine stopping"))
-	MustSocketAdapter(t, fake, h)
+	MustSocketAdapter(t, fake, h.host())
 	ctx := testContext(t)
 	id := fake.PushEvent(fake.Callback(slacktest.UserMessage{User: "U1", Channel: "D1", ChannelType: "im", Text: "hi", TS: fake.NewTS()}.Message()).Body)
 	if err := fake.Wait(ctx, func() bool { e, _ := fake.Envelope(id); return len(e.Sent) >= 2 }); err != nil {
@@ -140,7 +140,7 @@ func (g gate) HandleEvent(ctx context.Context, ev bot.Event) error {
 func TestSocketModeRefreshLosesNothing(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{AckTimeout: 500 * time.Millisecond})
 	g := gate{recorder: newRecorder(), open: make(chan struct{})}
-	a := MustSocketAdapter(t, fake, g)
+	a := MustSocketAdapter(t, fake, bot.Host{Events: g})
 	ctx := testContext(t)
 	push := func(text string) (string, string) {
 		ts := fake.NewTS()
@@ -184,7 +184,7 @@ func TestSocketModeRefreshLosesNothing(t *testing.T) {
 }
 
 // MustHTTP serves the adapter's HTTP handler on loopback.
-func MustHTTP(tb testing.TB, fake *slacktest.Server, h bot.Handler) (*Adapter, string) {
+func MustHTTP(tb testing.TB, fake *slacktest.Server, h bot.Host) (*Adapter, string) {
 	tb.Helper()
 	a := MustAdapter(tb, fake, nil)
 	MustRun(tb, a, h)
@@ -207,7 +207,7 @@ func send(tb testing.TB, req *http.Request) (int, string) {
 func TestHTTPEvents(t *testing.T) {
 	fake := slacktest.Start(t, slacktest.Options{})
 	h := newFakeEngine()
-	_, base := MustHTTP(t, fake, h)
+	_, base := MustHTTP(t, fake, h.host())
 	ctx := testContext(t)
 	events := base + "/slack/events"
 	cb := fake.Callback(slacktest.UserMessage{User: "U1", Channel: "C1", Text: "<@UKIMIBOT> hi", TS: fake.NewTS()}.Mention())

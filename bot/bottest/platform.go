@@ -43,10 +43,10 @@ func NewPlatform(name string) *Platform {
 // Name returns the platform name.
 func (p *Platform) Name() string { return p.name }
 
-// Run stores the handler and blocks until ctx ends.
-func (p *Platform) Run(ctx context.Context, h bot.Handler) error {
+// Run stores the host's event handler and blocks until ctx ends.
+func (p *Platform) Run(ctx context.Context, h bot.Host) error {
 	p.mu.Lock()
-	p.h = h
+	p.h = h.Events
 	close(p.started)
 	p.mu.Unlock()
 	<-ctx.Done()

@@ -1,0 +1,127 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"kimibot/conversation"
+)
+
+// direct is the destination of an ordinary turn: the answer streams into
+// the user's own thread.
+type direct struct{}
+
+var _ destination = direct{}
+
+// open opens the platform reply, recorded first so that a restart can
+// finish it if a crash leaves it half-written.
+func (direct) open(ctx context.Context, t *turn) error {
+	target := ReplyTarget{Thread: t.ev.Thread, User: t.ev.User.ID, Message: t.ev.Message}
+	if t.recordReply(ctx) {
+		target.Opened = t.opened
+	}
+	r, err := t.p.Reply(ctx, target)
+	if err != nil {
+		return fmt.Errorf("open reply: %w", err)
+	}
+	t.reply = r
+	return nil
+}
+
+// answered stores the answer and completes the reply with its footer.
+func (direct) answered(ctx context.Context, t *turn, out outcome) error {
+	switch out.reason {
+	case FinishLength:
+		if err := t.reply.Append(ctx, "\n\n_(The answer reached the length limit and was cut off.)_"); err != nil {
+			return fmt.Errorf("show answer: %w", err)
+		}
+	case FinishContentFilter:
+		return contentFiltered{}
+	}
+	if out.answer.Text == "" {
+		if err := t.reply.Append(ctx, "_(The model returned an empty answer.)_"); err != nil {
+			return fmt.Errorf("show answer: %w", err)
+		}
+	}
+	if _, err := t.e.cfg.Threads.Append(ctx, t.key, out.answer); err != nil {
+		return fmt.Errorf("store answer: %w", err)
+	}
+	refs, err := t.reply.Finish(ctx, t.footer())
+	if err != nil {
+		return fmt.Errorf("finish reply: %w", err)
+	}
+	if len(refs) > 0 {
+		if err := t.e.cfg.Threads.IndexRefs(ctx, t.key, refs...); err != nil {
+			t.log.Warn("index reply messages", "err", err)
+		}
+	}
+	return nil
+}
+
+// paused posts the tool call's card in the thread and tells the user the
+// answer waits for an approver.
+func (direct) paused(ctx context.Context, t *turn, p pause) error {
+	if err := t.e.desk.holdTool(ctx, t, p, ""); err != nil {
+		return err
+	}
+	note := fmt.Sprintf("\n\n_Waiting for an approver to allow `%s`._", p.recs[p.awaiting].Name)
+	if err := t.reply.Append(ctx, note); err != nil {
+		return fmt.Errorf("show approval wait: %w", err)
+	}
+	_, err := t.reply.Finish(ctx, Footer{})
+	return err
+}
+
+func (direct) failed(ctx context.Context, t *turn, err error) {
+	if t.item != "" && errors.Is(context.Cause(ctx), errShutdown) {
+		err = errRestarting
+	}
+	t.e.reportFailure(ctx, t.p, t.ev, t.reply, err)
+}
+
+// recordReply records the reply about to open, and reports whether it did.
+func (t *turn) recordReply(ctx context.Context) bool {
+	replies := t.e.cfg.Replies
+	if replies == nil {
+		return false
+	}
+	id := "r" + newRef() + newRef()
+	err := replies.OpenReply(ctx, conversation.ReplyRecord{ID: id, Thread: t.key, Item: t.item,
+		Platform: t.p.Name(), State: conversation.ReplyStreaming, Started: t.e.cfg.Now()})
+	if err != nil {
+		t.log.Warn("record reply", "err", err)
+		return false
+	}
+	t.replyID = id
+	return true
+}
+
+// opened records a new platform message of the turn's reply.
+func (t *turn) opened(ref MsgRef, mode ReplyMode) {
+	_, err := t.e.cfg.Replies.UpdateReply(context.Background(), t.replyID, func(r *conversation.ReplyRecord) error {
+		r.Refs, r.Mode = append(r.Refs, ref), mode
+		return nil
+	})
+	if err != nil {
+		t.log.Warn("record reply message", "message", ref.ID, "err", err)
+	}
+}
+
+// closeReply forgets the record of the turn's reply, once it is finished.
+func (t *turn) closeReply(ctx context.Context) {
+	if t.replyID == "" {
+		return
+	}
+	if err := t.e.cfg.Replies.CloseReply(context.WithoutCancel(ctx), t.replyID); err != nil {
+		t.log.Warn("close reply record", "err", err)
+	}
+}
+
+// contentFiltered is the error for an answer stopped by the provider's filter.
+type contentFiltered struct{}
+
+func (contentFiltered) Error() string { return "answer stopped by content filter" }
+func (contentFiltered) UserMessage() string {
+	return "Kimi declined to continue this answer (content filter)."
+}

@@ -1,0 +1,33 @@
+// Package bot is kimibot's platform-neutral core: events come in from
+// platform adapters, answers and review cards go out, and no Slack,
+// Discord or provider type crosses in.
+//
+// The package is split by responsibility:
+//
+//   - Engine (engine.go, process.go) takes events from platforms
+//     (Handler), drops duplicates, decides whether the bot follows a
+//     thread, and answers slash commands (Commands; commands.go, read from
+//     the command table in commandtable.go that the adapters also read).
+//   - The dispatcher (dispatch.go) runs one worker goroutine per active
+//     thread: events of a thread are handled in order, threads in
+//     parallel, and idle workers exit.
+//   - A turn (turn.go, request.go, toolcalls.go) is one user message and
+//     everything the model does until it answers: model steps, streaming
+//     into a Reply, tool calls with validation, repeat detection and a step
+//     cap. A turn ends with an outcome, an answer or a tool call paused for
+//     approval, and hands it to its destination: direct (answer.go), the
+//     user's own thread, or drafting (desk.go), a draft for reviewers.
+//   - The desk (desk.go, deskcards.go, decide.go, reminders.go,
+//     deskcommands.go) is the support desk: it routes customer channels to
+//     review channels, keeps drafts and paused tool calls, posts and redraws
+//     review cards, applies decisions in the draft's thread worker (one
+//     store transaction per state change, so a reply is sent exactly
+//     once), reminds reviewers and, after a restart, finishes what was
+//     being sent. Platforms reach it through the Desk interface.
+//
+// Platforms get a Host when the engine runs them: Events for inbound
+// events, and Commands and Desk, passed explicitly, for slash commands and
+// review cards. Optional platform capabilities (Cards, Poster, Linker,
+// Downloader, GroupResolver, Readiness) are small interfaces the engine
+// looks for.
+package bot
