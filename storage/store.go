@@ -112,6 +112,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	db.MaxBatchDelay = maxBatchDelay
 	s := &Store{
 		db:     db,
 		path:   path,
@@ -171,3 +172,18 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	}
 	return s.db.Update(fn)
 }
+
+// batch is update for the writes every turn makes: concurrent calls share
+// one transaction (and one fsync), so many conversations at once do not
+// queue behind each other's commits. fn may run more than once, when
+// another write of the batch fails, so it must only set what it returns.
+func (s *Store) batch(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.Batch(fn)
+}
+
+// maxBatchDelay is how long a write waits for others to share its
+// transaction; under load the previous commit gathers them anyway.
+const maxBatchDelay = 2 * time.Millisecond
