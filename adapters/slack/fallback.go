@@ -57,11 +57,20 @@ func (r *reply) stepPosted() (bool, error) {
 	return true, r.postPart()
 }
 
-// postPart posts the message for the part that starts at r.start.
+// postPart posts the message for the part that starts at r.start, after
+// the posts other answers queued in the channel before it.
 func (r *reply) postPart() error {
+	prev, done := r.ch.queuePost()
+	defer done()
+	select {
+	case <-prev:
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
 	var ts string
 	var shown content
 	err := r.a.call(r.ctx, r.ch.post, "chat.postMessage", func(ctx context.Context) error {
+		defer done()
 		s := r.snap()
 		shown, _, _ = r.wantPosted(s)
 		r.textShown = r.textShown || s.text != ""

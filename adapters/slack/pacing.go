@@ -237,7 +237,33 @@ type channel struct {
 	// noStream is set once Slack refuses chat.startStream here, and
 	// noStatus once it refuses assistant.threads.setStatus.
 	noStream, noStatus bool
+	// lastPost is closed once the latest reply to queue a post here has
+	// made its first attempt.
+	lastPost chan struct{}
 }
+
+// queuePost takes the next place in the channel's order of answer posts:
+// the post may go once prev is closed, and done (which may be called more
+// than once) lets the next one go. Posts so reach Slack in the order the
+// answers asked, however the pacer's slots and the network reorder them.
+func (c *channel) queuePost() (prev <-chan struct{}, done func()) {
+	mine := make(chan struct{})
+	c.mu.Lock()
+	prev, c.lastPost = c.lastPost, mine
+	c.mu.Unlock()
+	if prev == nil {
+		prev = closedChan
+	}
+	var once sync.Once
+	return prev, func() { once.Do(func() { close(mine) }) }
+}
+
+// closedChan is a channel that is always ready.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 func (c *channel) flags() (noStream, noStatus bool) {
 	c.mu.Lock()

@@ -284,3 +284,56 @@ func TestBusyWorkspacePostsFirstTextAtOnce(t *testing.T) {
 		t.Fatalf("violations: %+v", v)
 	}
 }
+
+// TestFirstPostsInOneChannelKeepArrivalOrder opens many replies in one
+// channel: their first messages go out spaced within the channel's post
+// pace, in the order the replies asked to post.
+func TestFirstPostsInOneChannelKeepArrivalOrder(t *testing.T) {
+	const window, n = 3 * time.Second, 8
+	fake := slacktest.Start(t, slacktest.Options{Window: window, PostInterval: window / 60})
+	a := MustAdapter(t, fake, func(c *Config) { c.NativeStreaming, c.LimitWindow = false, window })
+	ctx := testContext(t)
+	ch := a.pacing.channel("C1")
+	queued := func() chan struct{} {
+		ch.mu.Lock()
+		defer ch.mu.Unlock()
+		return ch.lastPost
+	}
+	var replies []bot.Reply
+	for i := range n {
+		before := queued()
+		to := threadTarget("C1", fmt.Sprintf("1700000000.%06d", i))
+		r := MustReply(t, a, to)
+		replies = append(replies, r)
+		_ = r.Append(ctx, fmt.Sprintf("answer %d", i))
+		// Wait until this reply has taken its place in the channel's queue.
+		for queued() == before {
+			if ctx.Err() != nil {
+				t.Fatal("reply never asked to post")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	for _, r := range replies {
+		if _, err := r.Finish(ctx, bot.Footer{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var order []string
+	for _, c := range fake.Calls("chat.postMessage") {
+		if c.Status == 200 {
+			order = append(order, c.Params.Get("thread_ts"))
+		}
+	}
+	for i, ts := range order {
+		if want := fmt.Sprintf("1700000000.%06d", i); i >= n || ts != want {
+			t.Fatalf("posts went out for threads %q, want them in arrival order", order)
+		}
+	}
+	if len(order) != n {
+		t.Fatalf("%d posts, want %d", len(order), n)
+	}
+	if v := fake.Violations(); len(v) != 0 {
+		t.Fatalf("violations: %+v", v)
+	}
+}
