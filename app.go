@@ -18,6 +18,8 @@ import (
 	"kimibot/adapters/kimi"
 	"kimibot/adapters/slack"
 	"kimibot/bot"
+	"kimibot/internal/buildinfo"
+	"kimibot/internal/metrics"
 	"kimibot/storage"
 	"kimibot/tools"
 )
@@ -30,6 +32,8 @@ type app struct {
 	kimi   *kimi.Client
 	tools  *tools.Registry
 	engine *bot.Engine
+	// metrics is served at /metrics and observes the engine and platforms.
+	metrics *metrics.Metrics
 }
 
 // newApp opens the database and builds everything the platforms share.
@@ -38,7 +42,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &app{cfg: cfg, log: log, store: store}
+	a := &app{cfg: cfg, log: log, store: store,
+		metrics: metrics.New(metrics.Options{Build: buildinfo.Read(), Drafts: store})}
 	if err := a.build(ctx); err != nil {
 		store.Close()
 		return nil, err
@@ -67,7 +72,7 @@ func (a *app) build(ctx context.Context) error {
 		Inbox: a.store, Replies: a.store,
 		DefaultModel: model, SystemPrompt: a.cfg.SystemPrompt, BotName: a.cfg.BotName, MaxSteps: a.cfg.MaxSteps,
 		Admins: principals(a.cfg.Admins), Approvers: principals(a.cfg.Approvers), SupportRoutes: routes(a.cfg.SupportRoutes),
-		ReminderAfter: a.cfg.ReminderAfter, Logger: a.log})
+		ReminderAfter: a.cfg.ReminderAfter, Logger: a.log, Observer: a.metrics})
 	return nil
 }
 
@@ -225,6 +230,7 @@ func (a *app) platforms() ([]bot.Platform, *http.ServeMux, error) {
 		sc := slack.DefaultConfig()
 		sc.BotToken, sc.AppToken, sc.SigningSecret = a.cfg.SlackBotToken, a.cfg.SlackAppToken, a.cfg.SlackSigningSecret
 		sc.APIURL, sc.Footer, sc.Logger = a.cfg.SlackAPIURL, a.cfg.Footer, a.log
+		sc.Requests = a.metrics.Requests("slack")
 		s, err := slack.New(sc)
 		if err != nil {
 			return nil, nil, fmt.Errorf("set up slack: %w", err)
@@ -235,7 +241,7 @@ func (a *app) platforms() ([]bot.Platform, *http.ServeMux, error) {
 	if a.cfg.DiscordBotToken != "" {
 		d, err := discord.New(discord.Config{Token: a.cfg.DiscordBotToken, APIURL: a.cfg.DiscordAPIURL,
 			ShardID: a.cfg.DiscordShardID, ShardCount: a.cfg.DiscordShardCount, Footer: a.cfg.Footer,
-			Logger: a.log})
+			Logger: a.log, Requests: a.metrics.Requests("discord")})
 		if err != nil {
 			return nil, nil, fmt.Errorf("set up discord: %w", err)
 		}
@@ -244,8 +250,9 @@ func (a *app) platforms() ([]bot.Platform, *http.ServeMux, error) {
 	return ps, mux, nil
 }
 
-// routes adds /healthz and /readyz to mux.
+// routes adds /healthz, /readyz and /metrics to mux.
 func (a *app) routes(mux *http.ServeMux, ps []bot.Platform) http.Handler {
+	mux.Handle("GET /metrics", a.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "ok\n")
 	})

@@ -5,6 +5,8 @@
 //	kimibot          run the bot on the platforms configured in the environment
 //	kimibot chat     talk to the bot in the terminal (same engine, database and tools)
 //	kimibot audit    export support desk decisions as JSON lines
+//	kimibot check    check the configuration against the live services
+//	kimibot version  print the version
 //	kimibot help     show this help
 package main
 
@@ -17,6 +19,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"kimibot/internal/buildinfo"
 )
 
 const usage = `kimibot puts Moonshot AI's Kimi models into Slack and Discord.
@@ -27,6 +31,8 @@ Usage:
   kimibot chat       talk to the bot in the terminal (same engine, database and tools)
   kimibot audit --since 2026-11-01
                      export support desk decisions as JSON lines (stop the bot or use a copy of the database)
+  kimibot check      check the configuration against the live services; exit 1 when a check fails
+  kimibot version    print the version (also --version)
   kimibot help       show this help
 
 Configuration comes from environment variables; see README.md.
@@ -53,6 +59,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		mode = ModeChat
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "check":
+		return runCheck(ctx, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, buildinfo.Read())
+		return 0
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -66,6 +77,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	log := newLogger(cfg, stderr)
+	b := buildinfo.Read()
+	log.Info("starting", "version", b.Version, "revision", b.Revision, "commit_time", b.Time, "mode", cmd)
 	a, err := newApp(ctx, cfg, log)
 	if err != nil {
 		log.Error("start", "err", err)

@@ -102,3 +102,22 @@ func TestMissingConfigurationListsEveryProblem(t *testing.T) {
 		t.Fatalf("message echoes a secret: %q", errOut)
 	}
 }
+
+func TestVersionCommands(t *testing.T) {
+	for _, arg := range []string{"version", "--version", "-version"} {
+		out, errOut, code := MustRunKimibot(t, "", nil, arg)
+		if code != 0 || !strings.HasPrefix(out, "kimibot ") || !strings.Contains(out, "revision ") {
+			t.Fatalf("kimibot %s: exit %d, stdout %q, stderr %q", arg, code, out, errOut)
+		}
+	}
+}
+
+func TestVersionLoggedAtStart(t *testing.T) {
+	srv := kimitest.New(t, kimitest.Options{})
+	env := []string{"MOONSHOT_API_KEY=test-key", "KIMI_BASE_URL=" + srv.BaseURL(), "KIMIBOT_LOG_LEVEL=info",
+		"KIMIBOT_DB=" + filepath.Join(t.TempDir(), "chat.db")}
+	_, errOut, code := MustRunKimibot(t, "", env, "chat")
+	if code != 0 || !strings.Contains(errOut, `msg=starting version=`) || !strings.Contains(errOut, "revision=") {
+		t.Fatalf("exit %d, stderr %q; want the version logged at start", code, errOut)
+	}
+}

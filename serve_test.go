@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,8 +25,60 @@ import (
 type servedBot struct {
 	cmd  *exec.Cmd
 	addr string
-	logs *strings.Builder
+	logs *logBuffer
 	done chan error
+}
+
+// logBuffer keeps a child's log lines and wakes those waiting for one.
+type logBuffer struct {
+	mu      sync.Mutex
+	b       strings.Builder
+	changed chan struct{}
+}
+
+func newLogBuffer() *logBuffer { return &logBuffer{changed: make(chan struct{})} }
+
+func (l *logBuffer) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(line + "\n")
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// String returns the log so far.
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// wait returns once the log has a line containing every one of parts.
+func (l *logBuffer) wait(ctx context.Context, parts ...string) error {
+	for {
+		l.mu.Lock()
+		text, ch := l.b.String(), l.changed
+		l.mu.Unlock()
+		for _, line := range strings.Split(text, "\n") {
+			if containsAll(line, parts) {
+				return nil
+			}
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("no log line with %q: %w", parts, ctx.Err())
+		}
+	}
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // MustServe starts `kimibot` (serve) with env and waits for its HTTP address.
@@ -44,7 +98,7 @@ func MustServe(tb testing.TB, env []string) *servedBot {
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	s := &servedBot{cmd: cmd, logs: &strings.Builder{}, done: make(chan error, 1)}
+	s := &servedBot{cmd: cmd, logs: newLogBuffer(), done: make(chan error, 1)}
 	addrc := make(chan string, 1)
 	go s.scan(stderr, addrc)
 	tb.Cleanup(func() {
@@ -68,7 +122,7 @@ func (s *servedBot) scan(r io.Reader, addrc chan<- string) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
-		s.logs.WriteString(line + "\n")
+		s.logs.add(line)
 		if m := listenLine.FindStringSubmatch(line); m != nil {
 			addrc <- m[1]
 		}

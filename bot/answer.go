@@ -25,7 +25,7 @@ func (direct) open(ctx context.Context, t *turn) error {
 	if err != nil {
 		return fmt.Errorf("open reply: %w", err)
 	}
-	t.reply = r
+	t.reply = t.e.observeReply(t, r)
 	return nil
 }
 
@@ -105,7 +105,9 @@ func (t *turn) opened(ref MsgRef, mode ReplyMode) {
 	})
 	if err != nil {
 		t.log.Warn("record reply message", "message", ref.ID, "err", err)
+		return
 	}
+	t.log.Debug("reply message recorded", "message", ref.ID, "mode", mode)
 }
 
 // closeReply forgets the record of the turn's reply, once it is finished.

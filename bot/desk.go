@@ -93,7 +93,7 @@ func (k *desk) HandleAction(ctx context.Context, a Action) error {
 	if a.DedupeKey != "" {
 		keys = []string{a.DedupeKey}
 	}
-	return k.e.accept(ctx, dr.Thread, Event{Kind: EventAction, Thread: refFromKey(dr.Thread), User: a.User,
+	return k.e.inbox.accept(ctx, dr.Thread, Event{Kind: EventAction, Thread: refFromKey(dr.Thread), User: a.User,
 		Action: &a, DedupeKeys: keys, Time: k.e.cfg.Now()})
 }
 
@@ -129,7 +129,7 @@ func (r drafting) paused(ctx context.Context, t *turn, p pause) error {
 // failed tells the review channel, never the customer.
 func (r drafting) failed(ctx context.Context, t *turn, err error) {
 	ref := newRef()
-	r.d.log.Error("draft failed", "ref", ref, "thread", t.key, "err", err)
+	t.log.Error("draft failed", "ref", ref, "err", err)
 	poster, ok := t.p.(Poster)
 	if !ok {
 		return
@@ -137,7 +137,7 @@ func (r drafting) failed(ctx context.Context, t *turn, err error) {
 	where := ThreadRef{Platform: t.ev.Thread.Platform, Workspace: t.ev.Thread.Workspace, Channel: r.channel}
 	msg := fmt.Sprintf("Could not draft a reply to %s: %s (ref %s)", t.ev.User.Name, userMessage(err), ref)
 	if _, perr := poster.Post(ctx, where, msg, ""); perr != nil {
-		r.d.log.Error("report draft failure", "ref", ref, "err", perr)
+		t.log.Error("report draft failure", "ref", ref, "err", perr)
 	}
 }
 

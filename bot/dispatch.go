@@ -27,6 +27,8 @@ type job struct {
 	item string
 	// interrupted is a reply a crash left half-written.
 	interrupted *conversation.ReplyRecord
+	// queued is when the job was queued.
+	queued time.Time
 }
 
 // dispatcher runs one worker goroutine per active thread: jobs of a thread
@@ -35,6 +37,9 @@ type dispatcher struct {
 	handle    func(ctx context.Context, key conversation.ThreadKey, j job)
 	queueSize int
 	idle      time.Duration
+	// obs sees the queue depth and how long jobs wait; now is the clock.
+	obs Observer
+	now func() time.Time
 
 	mu       sync.Mutex
 	base     context.Context
@@ -55,8 +60,8 @@ type worker struct {
 
 func newDispatcher(queueSize int, idle time.Duration,
 	handle func(ctx context.Context, key conversation.ThreadKey, j job)) *dispatcher {
-	return &dispatcher{handle: handle, queueSize: queueSize, idle: idle, base: context.Background(),
-		workers: map[conversation.ThreadKey]*worker{}, changed: make(chan struct{})}
+	return &dispatcher{handle: handle, queueSize: queueSize, idle: idle, obs: nopObserver{}, now: time.Now,
+		base: context.Background(), workers: map[conversation.ThreadKey]*worker{}, changed: make(chan struct{})}
 }
 
 // start sets the context workers run under; they stop when it ends.
@@ -97,8 +102,10 @@ func (d *dispatcher) enqueue(key conversation.ThreadKey, j job) error {
 	if j.item == "" && len(w.queue) >= d.queueSize {
 		return fmt.Errorf("queue event for %s: %w", key, ErrBusy)
 	}
+	j.queued = d.now()
 	w.queue = append(w.queue, j)
 	d.inflight++
+	d.obs.QueueDepth(d.inflight)
 	select {
 	case w.wake <- struct{}{}:
 	default:
@@ -145,6 +152,7 @@ func (d *dispatcher) take(w *worker) (job, bool) {
 	w.queue[0] = job{}
 	w.queue = w.queue[1:]
 	d.running++
+	d.obs.QueueWait(d.now().Sub(j.queued))
 	return j, true
 }
 
@@ -199,6 +207,7 @@ func (d *dispatcher) done(n int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.inflight -= n
+	d.obs.QueueDepth(d.inflight)
 	if d.inflight == 0 {
 		for _, ch := range d.waiters {
 			close(ch)

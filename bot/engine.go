@@ -71,6 +71,11 @@ type Config struct {
 	// ShutdownGrace is how long running answers may go on after Run's
 	// context ends before they are interrupted; default 20s.
 	ShutdownGrace time.Duration
+	// StillWorkingAfter is how long a model call may stay silent before the
+	// status says that the model is still working; default 5s.
+	StillWorkingAfter time.Duration
+	// Observer receives turn, model, tool and queue measurements; optional.
+	Observer Observer
 }
 
 // PrincipalKind tells what a Principal's ID names.
@@ -131,6 +136,12 @@ func (c *Config) setDefaults() {
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 20 * time.Second
 	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
+	if c.StillWorkingAfter <= 0 {
+		c.StillWorkingAfter = 5 * time.Second
+	}
 	if c.SystemPrompt == "" {
 		c.SystemPrompt = conversation.DefaultSystemPrompt
 	}
@@ -147,6 +158,7 @@ type Engine struct {
 	log      *slog.Logger
 	est      *conversation.Estimator
 	dispatch *dispatcher
+	inbox    *inbox
 	desk     *desk
 
 	mu        sync.Mutex
@@ -171,6 +183,8 @@ func NewEngine(cfg Config) *Engine {
 		started:   make(chan struct{}),
 	}
 	e.dispatch = newDispatcher(cfg.QueueSize, cfg.IdleTimeout, e.process)
+	e.dispatch.obs, e.dispatch.now = cfg.Observer, cfg.Now
+	e.inbox = &inbox{e: e, items: cfg.Inbox, replies: cfg.Replies}
 	e.desk = newDesk(e)
 	return e
 }
@@ -206,7 +220,8 @@ func (e *Engine) Run(ctx context.Context, ps ...Platform) error {
 	for _, p := range ps {
 		e.Register(p)
 	}
-	e.resume(work)
+	e.inbox.resume(work)
+	e.desk.reconcile(work)
 	close(e.started)
 	intake, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -281,7 +296,7 @@ func (e *Engine) HandleEvent(ctx context.Context, ev Event) error {
 	if ev.Kind == EventMessage && !ev.Addressed && !e.mayConcern(ctx, key, ev) {
 		return nil
 	}
-	return e.accept(ctx, key, ev)
+	return e.inbox.accept(ctx, key, ev)
 }
 
 // WaitIdle returns when no event is queued or being processed.

@@ -45,7 +45,11 @@ func userMessage(err error) string {
 // message carrying the same ID. r may be nil when no reply was opened yet.
 func (e *Engine) reportFailure(ctx context.Context, p Platform, ev Event, r Reply, err error) {
 	ref := newRef()
-	e.log.Error("turn failed", "ref", ref, "thread", ev.Thread.Key(), "err", err)
+	log := e.logger(ctx)
+	if log == e.log {
+		log = log.With("thread", ev.Thread.Key())
+	}
+	log.Error("turn failed", "ref", ref, "err", err)
 	msg := userMessage(err) + " (ref " + ref + ")"
 	ctx, cancel := detached(ctx)
 	defer cancel()
@@ -53,11 +57,11 @@ func (e *Engine) reportFailure(ctx context.Context, p Platform, ev Event, r Repl
 		var oerr error
 		r, oerr = p.Reply(ctx, ReplyTarget{Thread: ev.Thread, User: ev.User.ID, Message: ev.Message})
 		if oerr != nil {
-			e.log.Error("open reply for failure", "ref", ref, "err", oerr)
+			log.Error("open reply for failure", "ref", ref, "err", oerr)
 			return
 		}
 	}
 	if ferr := r.Fail(ctx, msg); ferr != nil {
-		e.log.Error("show failure", "ref", ref, "err", ferr)
+		log.Error("show failure", "ref", ref, "err", ferr)
 	}
 }

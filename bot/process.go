@@ -24,16 +24,16 @@ func refFromKey(k conversation.ThreadKey) ThreadRef {
 // then the next start answers it again.
 func (e *Engine) process(ctx context.Context, key conversation.ThreadKey, j job) {
 	if j.interrupted != nil {
-		e.finishInterrupted(ctx, *j.interrupted)
+		e.inbox.finishInterrupted(ctx, *j.interrupted)
 		return
 	}
-	if !e.begin(ctx, key, j) {
+	if !e.inbox.begin(ctx, key, j) {
 		return
 	}
 	if e.handle(ctx, key, j) {
 		return
 	}
-	e.settle(ctx, j.item)
+	e.inbox.settle(ctx, j.item)
 }
 
 // handle runs one event; it reports true when a shutdown interrupted it.

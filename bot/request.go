@@ -45,7 +45,7 @@ func (e *Engine) ResolveModel(ctx context.Context, t ThreadRef, user string) (st
 				return v, s.source
 			}
 			if err != nil && !errors.Is(err, conversation.ErrNotFound) {
-				e.log.Warn("read model setting", "scope", s.scope.Kind, "err", err)
+				e.logger(ctx).Warn("read model setting", "scope", s.scope.Kind, "err", err)
 			}
 		}
 	}
@@ -57,7 +57,7 @@ func (e *Engine) modelInfo(ctx context.Context, model string) ModelInfo {
 	if e.cfg.Catalog != nil {
 		list, err := e.cfg.Catalog.Models(ctx)
 		if err != nil {
-			e.log.Warn("list models", "err", err)
+			e.logger(ctx).Warn("list models", "err", err)
 		}
 		for _, m := range list {
 			if m.ID == model {

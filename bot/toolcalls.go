@@ -71,6 +71,7 @@ func (t *turn) runTool(ctx context.Context, c conversation.ToolCall) (string, bo
 	t.status(ctx, tools.Describe(c.Name, c.Arguments))
 	res := tools.Run(ctx, c.Name, c.Arguments)
 	t.log.Info("tool call", "tool", c.Name, "error", res.IsError)
+	t.e.observeTool(c.Name, res.IsError)
 	return res.Content, res.IsError
 }
 

@@ -71,7 +71,8 @@ type destination interface {
 // newTurn prepares a turn for ev in thread key.
 func (e *Engine) newTurn(ctx context.Context, key conversation.ThreadKey, ev Event, p Platform, dest destination) *turn {
 	t := &turn{e: e, key: key, ev: ev, p: p, dest: dest, start: e.cfg.Now(), calls: map[string]bool{},
-		log: e.log.With("thread", key)}
+		log: e.log.With("thread", key, "turn", newRef())}
+	ctx = withLogger(ctx, t.log)
 	t.model, _ = e.ResolveModel(ctx, ev.Thread, ev.User.ID)
 	t.info = e.modelInfo(ctx, t.model)
 	return t
@@ -80,6 +81,7 @@ func (e *Engine) newTurn(ctx context.Context, key conversation.ThreadKey, ev Eve
 // drive opens t's reply, runs body and delivers its outcome; a failure is
 // reported once through the destination and returned.
 func (t *turn) drive(ctx context.Context, body func(ctx context.Context) (outcome, error)) error {
+	ctx = withLogger(ctx, t.log)
 	defer t.closeReply(ctx)
 	err := t.dest.open(ctx, t)
 	if err == nil {
@@ -89,6 +91,7 @@ func (t *turn) drive(ctx context.Context, body func(ctx context.Context) (outcom
 			err = t.deliver(ctx, out)
 		}
 	}
+	t.e.observeTurn(t, err)
 	if err != nil {
 		t.dest.failed(ctx, t, err)
 	}
@@ -201,7 +204,7 @@ func (t *turn) streamInto(ctx context.Context, req ChatRequest) (*Completion, er
 	req.OnQueued = func(ahead int) { t.status(ctx, queuedStatus(ahead)) }
 	w := t.watch(ctx)
 	defer w.end()
-	s, err := t.e.cfg.Model.Stream(ctx, req)
+	s, err := t.e.observedStream(ctx, t, req)
 	if err != nil {
 		return nil, err
 	}

@@ -7,10 +7,6 @@ import (
 	"time"
 )
 
-// stillWorkingAfter is how long a model call may stay silent before the
-// status says that the model is still working; the status then counts on.
-const stillWorkingAfter = 5 * time.Second
-
 // queuedStatus is the status of a turn waiting for admission to the model.
 func queuedStatus(ahead int) string {
 	if ahead <= 0 {
@@ -20,7 +16,8 @@ func queuedStatus(ahead int) string {
 }
 
 // watchdog tells the user, through the turn's status, that the model is
-// still working when a call stays silent.
+// still working when a call stays silent for Config.StillWorkingAfter; the
+// status then counts the seconds on.
 type watchdog struct {
 	t *turn
 	// last is when the model last gave a sign of life, in Unix nanoseconds.
@@ -50,7 +47,8 @@ func (w *watchdog) end() {
 
 func (w *watchdog) run(ctx context.Context) {
 	defer close(w.done)
-	timer := time.NewTimer(stillWorkingAfter)
+	after := w.t.e.cfg.StillWorkingAfter
+	timer := time.NewTimer(after)
 	defer timer.Stop()
 	for {
 		select {
@@ -62,10 +60,10 @@ func (w *watchdog) run(ctx context.Context) {
 		}
 		silent := time.Since(time.Unix(0, w.last.Load()))
 		waited := time.Since(w.start)
-		if silent >= stillWorkingAfter {
+		if silent >= after {
 			w.t.status(ctx, fmt.Sprintf("Kimi is still working (%ds)…", int(waited.Seconds())))
 			silent = 0
 		}
-		timer.Reset(stillWorkingAfter - silent)
+		timer.Reset(after - silent)
 	}
 }

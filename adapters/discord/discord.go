@@ -40,6 +40,8 @@ type Config struct {
 	// Footer adds a small line with model, tokens and time under answers.
 	Footer bool
 	Logger *slog.Logger
+	// Requests counts REST requests by route; optional.
+	Requests RequestObserver
 }
 
 // Adapter is the Discord platform.
@@ -108,7 +110,8 @@ func New(cfg Config) (*Adapter, error) {
 	a := &Adapter{cfg: cfg, log: cfg.Logger.With("component", "discord"), apiHost: api.Host, noThreads: map[string]bool{},
 		choicesWithin: choicesWithin}
 	a.limits = newLimiter()
-	a.client = &http.Client{Timeout: 30 * time.Second, Transport: newTransport(http.DefaultTransport, api, a.limits)}
+	a.client = &http.Client{Timeout: 30 * time.Second,
+		Transport: newTransport(countRequests(http.DefaultTransport, api.Host, cfg.Requests), api, a.limits)}
 	a.session = a.newSession("Bot " + token)
 	a.botID.Store("")
 	a.appID.Store("")

@@ -153,7 +153,7 @@ func (a *Adapter) onReady(ctx context.Context, r *discordgo.Ready) {
 	if r.Application != nil && r.Application.ID != "" {
 		a.appID.Store(r.Application.ID)
 	}
-	a.log.Info("gateway ready", "bot", a.BotID(), "guilds", len(r.Guilds), "shard", r.Shard)
+	a.log.Info("gateway ready", "bot", a.BotID(), "guilds", len(r.Guilds), "shard", shardLabel(r.Shard))
 	if h := a.host.Load(); h != nil && h.Commands != nil && a.appID.Load().(string) != "" {
 		appID := a.appID.Load().(string)
 		a.tasks.Go(func() { a.registerCommands(ctx, appID) })
@@ -231,4 +231,13 @@ func (a *Adapter) channelInfo(ctx context.Context, id string) channelInfo {
 	a.channels.putChannel(ch)
 	info, _ := a.channels.get(id)
 	return info
+}
+
+// shardLabel writes a READY's shard as "id/count", or "0/1" when the
+// gateway sent none (a single shard).
+func shardLabel(s *[2]int) string {
+	if s == nil {
+		return "0/1"
+	}
+	return fmt.Sprintf("%d/%d", s[0], s[1])
 }

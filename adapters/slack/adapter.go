@@ -54,6 +54,8 @@ type Config struct {
 	MaxDownload int64
 	// Logger receives the adapter's logs (slog.Default()).
 	Logger *slog.Logger
+	// Requests counts Web API requests by method; optional.
+	Requests RequestObserver
 }
 
 // DefaultConfig returns a configuration with the defaults set and no tokens.
@@ -132,7 +134,7 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	// slack-go's default client never times out; a hung call would stall a reply.
 	opts := []slack.Option{slack.OptionAppLevelToken(cfg.AppToken),
-		slack.OptionHTTPClient(&http.Client{Timeout: callTimeout})}
+		slack.OptionHTTPClient(&http.Client{Timeout: callTimeout, Transport: countRequests(http.DefaultTransport, cfg.Requests)})}
 	if cfg.APIURL != "" {
 		opts = append(opts, slack.OptionAPIURL(cfg.APIURL))
 	}

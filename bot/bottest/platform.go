@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"kimibot/bot"
+	"kimibot/conversation"
 )
 
 // Platform is a fake chat platform that records every reply.
@@ -27,6 +28,8 @@ type Platform struct {
 	posts    []Posted
 	postErr  error
 	groups   map[string][]string
+	// interrupted are the Interrupt calls.
+	interrupted []Interrupted
 }
 
 var (
@@ -200,6 +203,11 @@ func (r *Reply) Append(ctx context.Context, text string) error {
 		return fmt.Errorf("append after end")
 	}
 	if r.appends == 0 {
+		// The first text posts the reply's message, as a platform would.
+		if r.Target.Opened != nil {
+			r.Target.Opened(bot.MsgRef{Platform: r.p.name, Channel: r.Target.Thread.Channel, ID: r.id},
+				conversation.ReplyModeMessage)
+		}
 		r.firstText = time.Now()
 		r.p.notifyLocked()
 	}

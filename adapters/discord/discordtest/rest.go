@@ -75,6 +75,8 @@ func classify(method, path string) route {
 	switch key {
 	case routeGateway, routeGatewayBot, routeMe, routeCreateDM, routeGetChannel, routeGetMessage, routeListMessages:
 		rt.bucket = "other"
+	case routeApplicationMe, routeMyGuilds, routeGetUser:
+		rt.bucket = "other"
 	case routeGlobalCommands, routeGuildCommands:
 		rt.bucket = "commands"
 	case routeTyping:
@@ -279,6 +281,10 @@ func (s *Server) takeFaultLocked(rt route) *Fault {
 
 // handle serves an admitted request.
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, rt route, body []byte) {
+	if accountRoute(rt.name) {
+		s.handleAccount(w, rt)
+		return
+	}
 	switch rt.name {
 	case routeGateway:
 		writeJSON(w, map[string]string{"url": "ws://" + r.Host + "/gw"})

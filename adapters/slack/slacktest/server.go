@@ -50,6 +50,8 @@ type Options struct {
 	PingInterval time.Duration
 	// TriggerTimeout is how long a trigger_id may open a view (3s).
 	TriggerTimeout time.Duration
+	// Scopes are the bot token's scopes, sent in X-OAuth-Scopes (DefaultScopes).
+	Scopes []string
 }
 
 func (o *Options) defaults() {
@@ -63,6 +65,9 @@ func (o *Options) defaults() {
 	def(&o.BotID, "BKIMIBOT")
 	def(&o.BotToken, "xoxb-test-bot")
 	def(&o.AppToken, "xapp-test-app")
+	if o.Scopes == nil {
+		o.Scopes = DefaultScopes
+	}
 	defDur := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -145,6 +150,7 @@ type Server struct {
 	blocked    map[string]time.Time
 	violations []Violation
 	noStream   string
+	channels   map[string]string
 	seq        int64
 	base       int64
 }

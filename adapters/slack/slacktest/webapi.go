@@ -47,6 +47,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		loseAnswer(w)
 		return
 	}
+	s.setScopes(w, token)
 	writeAnswer(w, a)
 }
 
@@ -137,6 +138,8 @@ func (s *Server) dispatchLocked(method string, p url.Values, now time.Time) repl
 		return s.permalinkLocked(p)
 	case "usergroups.users.list":
 		return s.groupMembersLocked(p)
+	case "conversations.info":
+		return s.conversationInfoLocked(p)
 	}
 	return fail("unknown_method")
 }
