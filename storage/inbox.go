@@ -36,7 +36,7 @@ func (s *Store) Accept(ctx context.Context, item conversation.InboxItem) (dup bo
 		return false, fmt.Errorf("accept event %s: %w", item.ID, errInboxThread)
 	}
 	now := s.now()
-	err = s.batch(ctx, func(tx *bolt.Tx) error {
+	err = s.update(ctx, func(tx *bolt.Tx) error {
 		ids := tx.Bucket(bucketInboxIDs)
 		if ids.Get([]byte(item.ID)) != nil {
 			return errDuplicate
