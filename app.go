@@ -22,6 +22,7 @@ import (
 	"kimibot/internal/metrics"
 	"kimibot/storage"
 	"kimibot/tools"
+	"kimibot/tools/mcp"
 )
 
 // app is the wired program: storage, the Kimi client, tools and the engine.
@@ -34,6 +35,7 @@ type app struct {
 	engine *bot.Engine
 	// metrics is served at /metrics and observes the engine and platforms.
 	metrics *metrics.Metrics
+	mcp     *mcp.Set
 }
 
 // newApp opens the database and builds everything the platforms share.
@@ -54,7 +56,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
 func (a *app) build(ctx context.Context) error {
 	client, err := kimi.New(kimi.Config{Provider: kimi.Provider(a.cfg.Provider), APIKey: a.cfg.APIKey,
 		BaseURL: a.cfg.BaseURL, ProviderPrefs: []byte(a.cfg.OpenRouterProvider),
-		FallbackModels: a.cfg.OpenRouterFallbacks, Title: "kimibot", Logger: a.log})
+		FallbackModels: a.cfg.OpenRouterFallbacks, Title: a.cfg.Kimi.Title, Referer: a.cfg.Kimi.Referer,
+		ReasoningEffort: a.cfg.Kimi.ReasoningEffort, Logger: a.log})
 	if err != nil {
 		return fmt.Errorf("create kimi client: %w", err)
 	}
@@ -64,15 +67,18 @@ func (a *app) build(ctx context.Context) error {
 		return err
 	}
 	a.log.Info("default model", "model", model)
-	if a.tools, err = buildTools(a.cfg, a.log); err != nil {
+	if a.cfg.Kimi.Temperature != nil && kimi.LocksSampling(model) {
+		return fmt.Errorf("KIMI_TEMPERATURE: %s accepts only its own temperature; unset KIMI_TEMPERATURE", model)
+	}
+	if a.tools, a.mcp, err = buildTools(ctx, a.cfg, a.log); err != nil {
 		return err
 	}
-	a.engine = bot.NewEngine(bot.Config{Model: client, Catalog: client, Tools: a.tools,
+	a.engine = bot.NewEngine(a.kimiFeatures(bot.Config{Model: client, Catalog: client, Tools: a.tools,
 		Threads: a.store, Events: a.store, Settings: a.store, Usage: a.store, Drafts: a.store,
 		Inbox: a.store, Replies: a.store,
 		DefaultModel: model, SystemPrompt: a.cfg.SystemPrompt, BotName: a.cfg.BotName, MaxSteps: a.cfg.MaxSteps,
 		Admins: principals(a.cfg.Admins), Approvers: principals(a.cfg.Approvers), SupportRoutes: routes(a.cfg.SupportRoutes),
-		ReminderAfter: a.cfg.ReminderAfter, Logger: a.log, Observer: a.metrics})
+		ReminderAfter: a.cfg.ReminderAfter, Logger: a.log, Observer: a.metrics}))
 	return nil
 }
 
@@ -92,34 +98,42 @@ func routes(rs []Route) []bot.Route {
 	return out
 }
 
-// buildTools registers the built-in tools the configuration enables.
-func buildTools(cfg Config, log *slog.Logger) (*tools.Registry, error) {
+// buildTools registers the built-in tools the configuration enables and
+// the tools of the MCP servers, then applies KIMIBOT_TOOLS_APPROVAL to all.
+func buildTools(ctx context.Context, cfg Config, log *slog.Logger) (*tools.Registry, *mcp.Set, error) {
 	reg := tools.NewRegistry(tools.Options{Logger: log})
-	if cfg.OrdersAPIURL == "" && cfg.OrdersFile == "" {
-		if len(cfg.ToolsNeedingApproval) > 0 {
-			return nil, fmt.Errorf("KIMIBOT_TOOLS_APPROVAL names %v, but no tool is configured", cfg.ToolsNeedingApproval)
+	if cfg.OrdersAPIURL != "" || cfg.OrdersFile != "" {
+		lookup, err := tools.NewLookupOrder(tools.OrdersConfig{APIURL: cfg.OrdersAPIURL, APIToken: cfg.OrdersAPIToken,
+			File: cfg.OrdersFile})
+		if err != nil {
+			return nil, nil, fmt.Errorf("set up lookup_order: %w", err)
 		}
-		return reg, nil
+		if err := reg.Register(lookup); err != nil {
+			return nil, nil, fmt.Errorf("register lookup_order: %w", err)
+		}
 	}
-	lookup, err := tools.NewLookupOrder(tools.OrdersConfig{APIURL: cfg.OrdersAPIURL, APIToken: cfg.OrdersAPIToken,
-		File: cfg.OrdersFile})
+	set, err := connectMCP(ctx, cfg, reg, log)
 	if err != nil {
-		return nil, fmt.Errorf("set up lookup_order: %w", err)
+		return nil, nil, err
 	}
-	if err := reg.Register(lookup); err != nil {
-		return nil, fmt.Errorf("register lookup_order: %w", err)
+	if len(reg.Specs()) == 0 && len(cfg.ToolsNeedingApproval) > 0 {
+		return nil, nil, fmt.Errorf("KIMIBOT_TOOLS_APPROVAL names %v, but no tool is configured", cfg.ToolsNeedingApproval)
 	}
 	for _, name := range cfg.ToolsNeedingApproval {
 		if err := reg.SetNeedsApproval(name, true); err != nil {
-			return nil, fmt.Errorf("KIMIBOT_TOOLS_APPROVAL: %w", err)
+			_ = set.Close()
+			return nil, nil, fmt.Errorf("KIMIBOT_TOOLS_APPROVAL: %w", err)
 		}
 	}
-	return reg, nil
+	return reg, set, nil
 }
 
 // pickModel checks the configured model against the provider's live list,
 // or picks a current Kimi model from it when none is configured.
 func pickModel(ctx context.Context, c *kimi.Client, want string) (string, error) {
+	if strings.HasPrefix(want, "~") {
+		return want, nil // a provider alias, such as ~moonshotai/kimi-latest, which model lists omit
+	}
 	list, err := c.Models(ctx)
 	if err != nil {
 		if want != "" {
@@ -174,8 +188,11 @@ func bestKimi(list []bot.ModelInfo) string {
 	return cands[0].ID
 }
 
-// Close closes the database.
+// Close stops the MCP servers and closes the database.
 func (a *app) Close() {
+	if err := a.mcp.Close(); err != nil {
+		a.log.Warn("close mcp servers", "err", err)
+	}
 	if err := a.store.Close(); err != nil {
 		a.log.Error("close database", "err", err)
 	}
@@ -215,6 +232,7 @@ func (a *app) serve(ctx context.Context) error {
 		}
 	}()
 	go a.store.RunExpiry(ctx, time.Hour)
+	go a.engine.ExpireFiles(ctx, time.Hour)
 	err = a.engine.Run(ctx, ps...)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()

@@ -71,6 +71,7 @@ func runCheck(ctx context.Context, stdout, stderr io.Writer) int {
 		c.checkDiscord(ctx)
 	}
 	c.checkOrders(ctx)
+	c.checkMCP(ctx)
 	c.checkDatabase(ctx)
 	c.checkAccess(ctx)
 	c.print(stdout)

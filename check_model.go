@@ -48,6 +48,10 @@ func (c *checker) checkModel(ctx context.Context) {
 
 // checkDefaultModel checks that KIMI_MODEL is in the list, or that one can be chosen.
 func (c *checker) checkDefaultModel(list []bot.ModelInfo) {
+	if strings.HasPrefix(c.cfg.Model, "~") {
+		c.ok("default model", c.cfg.Model+" is a provider alias, resolved by the provider on each call")
+		return
+	}
 	ids := make([]string, 0, len(list))
 	for _, m := range list {
 		if m.ID == c.cfg.Model {

@@ -125,6 +125,9 @@ type Config struct {
 	MaxSteps int
 	// ReminderAfter is how long a support draft may stay pending before approvers are reminded.
 	ReminderAfter time.Duration
+
+	// Kimi holds the model settings, documents, web search, MCP servers and prices.
+	Kimi KimiConfig
 }
 
 // Principal is a user, Slack user group or Discord role named in KIMIBOT_ADMINS
@@ -228,6 +231,19 @@ type rawConfig struct {
 	OpenRouterFallbacks string `envconfig:"OPENROUTER_FALLBACK_MODELS"`
 	MaxSteps            string `envconfig:"KIMIBOT_MAX_STEPS" default:"8"`
 	ReminderAfter       string `envconfig:"KIMIBOT_REMINDER_AFTER" default:"30m"`
+
+	KimiThinking              string `envconfig:"KIMI_THINKING"`
+	KimiMaxTokens             string `envconfig:"KIMI_MAX_TOKENS"`
+	KimiTemperature           string `envconfig:"KIMI_TEMPERATURE"`
+	OpenRouterReasoningEffort string `envconfig:"OPENROUTER_REASONING_EFFORT"`
+	OpenRouterReferer         string `envconfig:"OPENROUTER_REFERER"`
+	OpenRouterTitle           string `envconfig:"OPENROUTER_TITLE" default:"kimibot"`
+	WebSearch                 string `envconfig:"KIMIBOT_WEB_SEARCH" default:"false"`
+	Prices                    string `envconfig:"KIMIBOT_PRICES"`
+	MCPServers                string `envconfig:"KIMIBOT_MCP_SERVERS"`
+	MaxFileMB                 string `envconfig:"KIMIBOT_MAX_FILE_MB" default:"20"`
+	FileTTL                   string `envconfig:"KIMIBOT_FILE_TTL" default:"72h"`
+	HistoryTokens             string `envconfig:"KIMIBOT_HISTORY_TOKENS" default:"0"`
 }
 
 // normalize trims every value and gives variables that are set but empty
@@ -269,6 +285,7 @@ func LoadConfig(mode Mode) (Config, error) {
 	l.loadAccess()
 	l.loadOrders()
 	l.loadBehaviour()
+	l.loadKimi()
 	if len(l.problems) > 0 {
 		return Config{}, &ConfigError{Problems: l.problems}
 	}

@@ -33,6 +33,7 @@ func (c Config) LogValue() slog.Value {
 			"api_token", secretState(c.OrdersAPIToken),
 			"file", c.OrdersFile),
 		c.behaviourAttr(),
+		c.Kimi.logAttr(),
 	)
 }
 

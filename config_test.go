@@ -74,6 +74,7 @@ func defaultConfig() Config {
 		LogFormat:         "text",
 		MaxSteps:          8,
 		ReminderAfter:     30 * time.Minute,
+		Kimi:              defaultKimiConfig(),
 	}
 }
 
@@ -522,6 +523,9 @@ func TestConfigVarNames(t *testing.T) {
 		"KIMIBOT_SYSTEM_PROMPT", "KIMIBOT_BOT_NAME", "KIMIBOT_FOOTER", "KIMIBOT_LOG_LEVEL", "KIMIBOT_LOG_FORMAT",
 		"KIMIBOT_TOOLS_APPROVAL", "OPENROUTER_PROVIDER", "OPENROUTER_FALLBACK_MODELS",
 		"KIMIBOT_MAX_STEPS", "KIMIBOT_REMINDER_AFTER",
+		"KIMI_THINKING", "KIMI_MAX_TOKENS", "KIMI_TEMPERATURE", "OPENROUTER_REASONING_EFFORT", "OPENROUTER_REFERER",
+		"OPENROUTER_TITLE", "KIMIBOT_WEB_SEARCH", "KIMIBOT_PRICES", "KIMIBOT_MCP_SERVERS", "KIMIBOT_MAX_FILE_MB",
+		"KIMIBOT_FILE_TTL", "KIMIBOT_HISTORY_TOKENS",
 	}
 	got := configVarNames()
 	slices.Sort(got)

@@ -9,11 +9,14 @@ import (
 	"testing"
 
 	"kimibot/adapters/kimi/kimitest"
+	"kimibot/tools/mcp/mcptest"
 )
 
 // TestMain lets tests run the real program: a child started with
-// KIMIBOT_RUN_MAIN=1 runs main instead of the tests.
+// KIMIBOT_RUN_MAIN=1 runs main instead of the tests, and one started with
+// mcptest.EnvServe=1 is an MCP server on stdio.
 func TestMain(m *testing.M) {
+	mcptest.ServeIfAsked()
 	if os.Getenv("KIMIBOT_RUN_MAIN") == "1" {
 		main()
 		return

@@ -115,7 +115,12 @@ func TestMetricsCountAScriptedConversation(t *testing.T) {
 	sf.Inject(slacktest.Fault{Method: "assistant.threads.setStatus", Status: http.StatusTooManyRequests, RetryAfter: "1"})
 	m := slacktest.UserMessage{User: "U1", Channel: "C1", Text: "<@UKIMIBOT> where is order A1001?", TS: sf.NewTS()}
 	sf.PushEvent(sf.Callback(m.Mention()).Body)
-	after := waitMetric(t, bot, "kimibot_turns_total", map[string]string{"platform": "slack", "outcome": "answered"}, 1)
+	waitMetric(t, bot, "kimibot_turns_total", map[string]string{"platform": "slack", "outcome": "answered"}, 1)
+	// The turn is counted as it ends; its worker then takes it off the queue.
+	after := waitSamples(t, bot, "queue empty", func(ss []sample) bool {
+		depth, _ := sum(ss, "kimibot_queue_depth", nil)
+		return depth == 0
+	})
 
 	model := map[string]string{"model": "kimi-k3", "channel": "C1"}
 	for kind, want := range map[string]float64{"prompt": 320, "cached": 120, "completion": 45} {
@@ -275,19 +280,29 @@ func assertSlackCalls(t *testing.T, bot *servedBot, sf *slacktest.Server) {
 // counters have no event to wait on from outside the process.
 func waitMetric(t *testing.T, bot *servedBot, name string, labels map[string]string, want float64) []sample {
 	t.Helper()
+	return waitSamples(t, bot, name, func(ss []sample) bool {
+		got, _ := sum(ss, name, labels)
+		if got > want {
+			t.Fatalf("%s = %v, want %v", name, got, want)
+		}
+		return got == want
+	})
+}
+
+// waitSamples scrapes /metrics, which has no event to wait on, until ok
+// holds for its samples, and returns them.
+func waitSamples(t *testing.T, bot *servedBot, what string, ok func([]sample) bool) []sample {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
 		ss := MustScrape(t, bot.addr)
-		if got, _ := sum(ss, name, labels); got >= want {
-			if got > want {
-				t.Fatalf("%s = %v, want %v", name, got, want)
-			}
+		if ok(ss) {
 			return ss
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("%s never reached %v:\n%s", name, want, bot.logs.String())
+			t.Fatalf("metrics never showed %s:\n%s", what, bot.logs.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}

@@ -176,6 +176,9 @@ func (e *Engine) checkModel(ctx context.Context, c Command, id string, kind conv
 			info = &list[i]
 		}
 	}
+	if info == nil && strings.HasPrefix(id, "~") {
+		return CommandReply{}, true // an OpenRouter alias, such as ~moonshotai/kimi-latest
+	}
 	if info == nil {
 		return CommandReply{Text: fmt.Sprintf("There is no model `%s`. Closest: %s. See `models` for the full list.",
 			id, codeList(closest(id, ids, 3)))}, false
@@ -314,6 +317,7 @@ func (e *Engine) ModelChoices(ctx context.Context, typed string, limit int) []st
 }
 
 func (e *Engine) cmdNew(ctx context.Context, c Command) CommandReply {
+	e.deleteThreadFiles(ctx, c.Thread.Key())
 	if err := e.cfg.Threads.Reset(ctx, c.Thread.Key()); err != nil && !errors.Is(err, conversation.ErrNotFound) {
 		return e.commandFailed("reset conversation", err)
 	}

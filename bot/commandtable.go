@@ -80,6 +80,14 @@ func CommandTable() []CommandSpec {
 			run:  (*Engine).cmdModels},
 		{Name: "new", Aliases: []string{"reset"}, Summary: "Start a fresh conversation here",
 			Help: []HelpLine{{"`new`", "start a fresh conversation here"}}, run: (*Engine).cmdNew},
+		{Name: "thinking", Summary: "Turn the model's thinking on or off in this conversation", Args: []Arg{
+			{Name: "mode", Description: "on, off, or default", Choices: []string{"on", "off", "default"}},
+		}, Help: []HelpLine{{"`thinking on|off`", "let the model think before answering in this conversation, or not"}},
+			public: func(args []string) bool { return len(args) > 0 }, run: (*Engine).cmdThinking},
+		{Name: "websearch", Summary: "Let Kimi search the web in this channel (admins)", Scope: InChannels, Args: []Arg{
+			{Name: "mode", Description: "on, off, or default", Choices: []string{"on", "off", "default"}},
+		}, Help: []HelpLine{{"`websearch on|off`", "let Kimi search the web in this channel (admins; Moonshot)"}},
+			public: func(args []string) bool { return len(args) > 0 }, run: (*Engine).cmdWebSearch},
 		{Name: "usage", Summary: "Tokens and estimated cost for you, this channel and this conversation",
 			Help: []HelpLine{{"`usage`", "tokens and estimated cost for you, this channel and this thread"}},
 			run:  (*Engine).cmdUsage},

@@ -25,6 +25,12 @@
 //     user's own thread, or drafting (desk.go), a draft for reviewers. A
 //     direct reply is recorded before its first platform message, and its
 //     status tells when the model is queued or still working (waiting.go).
+//   - What Kimi brings to a turn lives beside it: prepare and the last
+//     call at the step cap (steps.go), thread and channel switches for
+//     thinking and web search (settings.go), attached documents through the
+//     provider's files API (documents.go), Moonshot's $web_search round
+//     trip (websearch.go), summaries of the oldest turns when a thread
+//     outgrows its budget (summary.go), and the price table (prices.go).
 //   - The desk (desk.go, deskcards.go, decide.go, reminders.go,
 //     deskcommands.go) is the support desk: it routes customer channels to
 //     review channels, keeps drafts and paused tool calls, posts and redraws

@@ -76,6 +76,32 @@ type Config struct {
 	StillWorkingAfter time.Duration
 	// Observer receives turn, model, tool and queue measurements; optional.
 	Observer Observer
+
+	// Thinking is the default thinking mode; /kimi thinking sets it per thread.
+	Thinking Thinking
+	// Temperature, when set, is sent to models whose sampling is not fixed.
+	Temperature *float64
+	// WebSearch offers Moonshot's $web_search in every channel; admins
+	// turn it on or off per channel with /kimi websearch.
+	WebSearch bool
+	// WebSearchPrice is the USD cost of one search; default DefaultWebSearchPrice.
+	WebSearchPrice float64
+	// Files extracts attached documents (Moonshot's files API); without it
+	// text files are sent inline and other formats are refused.
+	Files Files
+	// MaxFileBytes caps each attached document; default 20 MiB.
+	MaxFileBytes int64
+	// FileTTL is how long uploaded documents are kept; default 72h.
+	FileTTL time.Duration
+	// Balance reports the provider account's balance in /kimi usage; optional.
+	Balance Balance
+	// HistoryTokens caps the history sent with each call; when a thread
+	// outgrows it (or the model's context), its oldest turns are summarized.
+	// 0 uses the model's context window.
+	HistoryTokens int
+	// Tokens counts input tokens exactly before a summary is made, so that
+	// the local estimate's error does not cost a summary call; optional.
+	Tokens TokenCounter
 }
 
 // PrincipalKind tells what a Principal's ID names.

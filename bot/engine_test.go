@@ -378,22 +378,6 @@ func TestRepeatedIdenticalCallsStop(t *testing.T) {
 	}
 }
 
-func TestStepCap(t *testing.T) {
-	h := MustStart(t, testkit.Options{Configure: func(c *bot.Config) { c.MaxSteps = 2 }})
-	h.Kimi.Enqueue(
-		kimitest.Response{Reasoning: "a", ToolCalls: []kimitest.ToolCall{{Name: "lookup_order", Arguments: `{"order_id":"A1"}`}}},
-		kimitest.Response{Reasoning: "b", ToolCalls: []kimitest.ToolCall{{Name: "lookup_order", Arguments: `{"order_id":"A2"}`}}},
-	)
-	r := h.ask(t, message("T14", "many steps"), 1)
-	if !strings.Contains(r.Failure(), "too many tool steps") {
-		t.Fatalf("failure = %q", r.Failure())
-	}
-	// The next turn's history stays valid for the fake's checks.
-	if r := h.ask(t, message("T14", "and now?"), 2); r.Failure() != "" {
-		t.Fatalf("next turn failed: %q", r.Failure())
-	}
-}
-
 func TestImagesReachVisionModelOnly(t *testing.T) {
 	png := []byte("\x89PNG\r\n\x1a\n fake image bytes")
 	cases := []struct {

@@ -58,6 +58,9 @@ type ChatRequest struct {
 	// it has to wait, then each time that number changes. It runs on the
 	// goroutine that called Stream.
 	OnQueued func(ahead int)
+	// WebSearch offers Moonshot's built-in $web_search function; the
+	// provider runs the search when the model's call is echoed back.
+	WebSearch bool
 }
 
 // ChatStream yields a streamed answer. Recv returns chunks in order, then

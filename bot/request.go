@@ -71,14 +71,12 @@ func (e *Engine) modelInfo(ctx context.Context, model string) ModelInfo {
 // request builds the model call for the thread's current history.
 func (t *turn) request(msgs []conversation.Message) ChatRequest {
 	e := t.e
-	system := conversation.Message{Role: conversation.RoleSystem,
-		Text: conversation.RenderSystemPrompt(e.cfg.SystemPrompt, e.cfg.BotName, e.cfg.Now())}
+	system := t.systemMessage()
 	if !t.info.Vision {
 		msgs = withoutImages(msgs, t.model)
 	}
-	budget := conversation.Budget{ContextTokens: t.info.ContextLength, ReserveOutput: e.cfg.MaxTokens}
 	req := ChatRequest{Model: t.model, MaxTokens: e.cfg.MaxTokens,
-		Messages: conversation.BuildHistory(system, msgs, budget, e.est)}
+		Messages: withDocuments(conversation.BuildHistory(system, msgs, t.budget(), e.est))}
 	if t.instruction != "" {
 		req.Messages = append(req.Messages, conversation.Message{Role: conversation.RoleSystem,
 			Text: "A reviewer asked for a new draft of the reply with this instruction: " + t.instruction})
@@ -140,7 +138,7 @@ func (t *turn) userMessage(ctx context.Context) conversation.Message {
 func (t *turn) attachment(ctx context.Context, a Attachment) (*conversation.Part, string) {
 	limit := t.e.cfg.MaxImageBytes
 	if !a.IsImage() {
-		return nil, fmt.Sprintf("\n\n[The user attached the file %q (%s), which kimibot cannot read.]", a.Name, a.MIME)
+		return t.document(ctx, a)
 	}
 	if !t.info.Vision {
 		return nil, imageNote(t.model)

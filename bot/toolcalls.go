@@ -27,6 +27,11 @@ func (t *turn) runCalls(ctx context.Context, calls []conversation.ToolCall,
 			recs[i] = r
 			continue
 		}
+		if c.Name == WebSearchTool {
+			recs[i] = t.webSearch(ctx, c)
+			t.records = append(t.records, recs[i])
+			continue
+		}
 		sig := c.Name + "\x00" + canonicalJSON(c.Arguments)
 		if t.calls[sig] {
 			repeats++

@@ -123,7 +123,7 @@ func (t *turn) run(ctx context.Context) (outcome, error) {
 			return out, err
 		}
 	}
-	return outcome{}, errTooManySteps
+	return t.lastStep(ctx)
 }
 
 // resume finishes a paused step (its calls in done keep their results)
@@ -143,7 +143,7 @@ func (t *turn) step(ctx context.Context) (outcome, bool, error) {
 	if err != nil {
 		return outcome{}, false, fmt.Errorf("load history: %w", err)
 	}
-	req := t.request(msgs)
+	req := t.prepare(ctx, msgs)
 	comp, err := t.streamInto(ctx, req)
 	if err != nil {
 		return outcome{}, false, err
@@ -162,16 +162,16 @@ func (t *turn) step(ctx context.Context) (outcome, bool, error) {
 
 // account records a model call's usage and returns its assistant message.
 func (t *turn) account(ctx context.Context, req ChatRequest, comp *Completion) conversation.Message {
-	t.usage = t.usage.Add(comp.Usage)
 	t.served = comp.Model
 	if t.served == "" {
 		t.served = t.model
 	}
-	t.e.recordUsage(ctx, t, t.served, comp.Usage)
+	usage := t.e.priced(ctx, t.served, comp.Usage)
+	t.usage = t.usage.Add(usage)
+	t.e.recordUsage(ctx, t, t.served, usage)
 	if comp.Usage.PromptTokens > 0 {
 		t.e.est.Observe(t.e.est.Estimate(req.Messages), comp.Usage.PromptTokens)
 	}
-	usage := comp.Usage
 	return conversation.Message{Role: conversation.RoleAssistant, Text: comp.Content, Reasoning: comp.Reasoning,
 		ReasoningDetails: comp.ReasoningDetails, ToolCalls: comp.ToolCalls, Model: t.served, Usage: &usage,
 		Time: t.e.cfg.Now()}

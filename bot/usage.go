@@ -24,9 +24,15 @@ func (e *Engine) recordUsage(ctx context.Context, t *turn, model string, u conve
 	}
 }
 
-// cost estimates the USD cost of u from the configured prices or the catalog.
+// cost estimates the USD cost of u from the configured prices (by model
+// family, DefaultPrices when none are configured) or the catalog. Cached
+// input tokens cost the cache-hit price.
 func (e *Engine) cost(ctx context.Context, model string, u conversation.Usage) float64 {
-	p, ok := e.cfg.Prices[model]
+	prices := e.cfg.Prices
+	if prices == nil {
+		prices = DefaultPrices
+	}
+	p, ok := priceFor(prices, model)
 	if !ok {
 		info := e.modelInfo(ctx, model)
 		p = Price{Prompt: info.PromptPrice, Completion: info.CompletionPrice, Cached: info.PromptPrice}
@@ -72,6 +78,7 @@ func (e *Engine) cmdUsage(ctx context.Context, c Command) CommandReply {
 		}
 		fmt.Fprintf(&b, ", $%.4f, %d calls\n", u.Cost, n)
 	}
+	e.usageExtras(ctx, c, rows, &b)
 	return CommandReply{Text: strings.TrimRight(b.String(), "\n")}
 }
 

@@ -38,7 +38,8 @@ func (b Budget) PromptLimit() int {
 // are left out, so the history is always a valid request. The newest user
 // message is kept even when it alone exceeds the budget; then it is the only
 // message after system. Reasoning is kept on tool-call messages, which
-// thinking models require, and cleared from plain answers. msgs is not
+// thinking models require, and cleared from plain answers, which keep only
+// OpenRouter's reasoning_details. msgs is not
 // modified; the result shares Parts and ToolCalls with it.
 func BuildHistory(system Message, msgs []Message, b Budget, est *Estimator) []Message {
 	groups := groupMessages(msgs)
@@ -131,11 +132,11 @@ func toolCallGroup(msgs []Message, i int) (group []Message, next int) {
 }
 
 // trimForRequest returns a copy of m without what the request does not need:
-// the reasoning of a plain answer.
+// the reasoning text of a plain answer. OpenRouter's reasoning_details stay
+// on every assistant message, unchanged, as OpenRouter asks.
 func trimForRequest(m Message) Message {
 	if m.Role == RoleAssistant && len(m.ToolCalls) == 0 {
 		m.Reasoning = ""
-		m.ReasoningDetails = nil
 	}
 	return m
 }

@@ -56,7 +56,7 @@ func budgetFor(est *conversation.Estimator, slack int, msgs ...conversation.Mess
 	sent := []conversation.Message{system}
 	for _, m := range msgs {
 		if m.Role == conversation.RoleAssistant && len(m.ToolCalls) == 0 {
-			m.Reasoning, m.ReasoningDetails = "", nil
+			m.Reasoning = ""
 		}
 		sent = append(sent, m)
 	}
@@ -152,8 +152,9 @@ func TestBuildHistory_Reasoning(t *testing.T) {
 	if got[2].Reasoning != "need c" {
 		t.Errorf("tool-call reasoning = %q, want it kept", got[2].Reasoning)
 	}
-	if got[4].Reasoning != "" || got[4].ReasoningDetails != nil {
-		t.Errorf("answer reasoning = %q / %s, want both cleared", got[4].Reasoning, got[4].ReasoningDetails)
+	if got[4].Reasoning != "" || string(got[4].ReasoningDetails) != string(msgs[3].ReasoningDetails) {
+		t.Errorf("answer reasoning = %q / %s, want the text cleared and reasoning_details kept unchanged",
+			got[4].Reasoning, got[4].ReasoningDetails)
 	}
 	if got[4].Text != "a1" {
 		t.Errorf("answer text = %q, want a1", got[4].Text)
@@ -226,7 +227,7 @@ func checkHistory(tb testing.TB, sys conversation.Message, in, out []conversatio
 		tb.Errorf("history of %d tokens exceeds the limit %d: %v", total, limit, labels(out))
 	}
 	for _, m := range out[1:] {
-		if m.Role == conversation.RoleAssistant && len(m.ToolCalls) == 0 && (m.Reasoning != "" || m.ReasoningDetails != nil) {
+		if m.Role == conversation.RoleAssistant && len(m.ToolCalls) == 0 && m.Reasoning != "" {
 			tb.Errorf("plain answer %q keeps its reasoning", m.Text)
 		}
 		if m.Role == conversation.RoleAssistant && len(m.ToolCalls) == 0 && m.Text == "" && len(m.Parts) == 0 {

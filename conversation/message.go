@@ -37,6 +37,9 @@ type PartType string
 const (
 	PartText  PartType = "text"
 	PartImage PartType = "image_url"
+	// PartFile is a document the user attached: its extracted text goes to
+	// the model as a system message before the user's message.
+	PartFile PartType = "file"
 )
 
 // Part is one element of a multi-part user message: a text or an image.
@@ -46,8 +49,13 @@ type Part struct {
 	Text string `json:"text,omitempty"`
 	// ImageURL is a data URL ("data:image/png;base64,...") for image parts.
 	ImageURL string `json:"image_url,omitempty"`
-	// Name is the original file name of an image, for notes and logs.
+	// Name is the original file name of an image or document, for notes and logs.
 	Name string `json:"name,omitempty"`
+	// FileID is the provider's ID of an uploaded document (Moonshot's files API).
+	FileID string `json:"file_id,omitempty"`
+	// Source is where the platform serves a document, so that attaching the
+	// same file again in the thread reuses it.
+	Source string `json:"source,omitempty"`
 }
 
 // ToolCall is one function call requested by the model.
@@ -121,7 +129,13 @@ type Message struct {
 	Refs []MsgRef `json:"refs,omitempty"`
 	// IsError marks a tool result that reports a failure to the model.
 	IsError bool `json:"is_error,omitempty"`
+	// Covers marks a stored summary (a system message): it stands for every
+	// message of the thread up to and including this sequence number.
+	Covers uint64 `json:"covers,omitempty"`
 }
+
+// IsSummary reports whether m is a stored summary of older messages.
+func (m Message) IsSummary() bool { return m.Role == RoleSystem && m.Covers > 0 }
 
 // HasImages reports whether the message carries image parts.
 func (m Message) HasImages() bool {

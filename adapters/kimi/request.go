@@ -45,6 +45,7 @@ func (c *Client) buildRequest(req bot.ChatRequest, thinks bool) (openai.ChatComp
 	if len(out.Tools) > 0 {
 		out.ToolChoice = "auto"
 	}
+	c.setWebSearch(req, rule, out.Tools, x)
 	c.setSampling(req, rule, x)
 	c.setThinking(req, rule, x)
 	if c.cfg.Provider == OpenRouter {
@@ -84,8 +85,12 @@ func (c *Client) assistant(i int, m conversation.Message, thinks bool, out *open
 		if args == "" {
 			args = "{}"
 		}
+		typ := openai.ToolTypeFunction
+		if tc.Name == bot.WebSearchTool {
+			typ = builtinFunction
+		}
 		out.ToolCalls = append(out.ToolCalls, openai.ToolCall{
-			ID: tc.ID, Type: openai.ToolTypeFunction,
+			ID: tc.ID, Type: typ,
 			Function: openai.FunctionCall{Name: tc.Name, Arguments: args},
 		})
 	}

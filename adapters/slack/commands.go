@@ -19,7 +19,9 @@ const (
 		"its messages: `/kimi new <link>`. To make me leave a thread, react with :hand: to one of its messages."
 	threadNeedsLinkText = "Slack does not tell me which thread a command comes from. Add a link to a message of " +
 		"the thread: `/kimi model <id> thread <link>` (use *Copy link* on the message)."
-	otherChannelText  = "That link points to another channel. Use the command in that channel."
+	otherChannelText      = "That link points to another channel. Use the command in that channel."
+	thinkingNeedsLinkText = "Thinking is set per conversation, and Slack does not tell me which thread a command " +
+		"comes from. Add a link to a message of the thread: `/kimi thinking on <link>` (use *Copy link* on the message)."
 	supportTargetText = "Name the review channel with `#`, picking it from the list as you type, so that Slack " +
 		"sends its ID: `/kimi support #review`. `/kimi support off` stops routing."
 	slackHelpText = "*In Slack*\n" +
@@ -91,6 +93,10 @@ func parseCommand(cmd slack.SlashCommand) (bot.Command, string) {
 	case "model":
 		if len(c.Args) > 1 && isThreadScope(c.Args[1]) && !where.DM && where.Thread == "" {
 			return c, threadNeedsLinkText
+		}
+	case "thinking":
+		if len(c.Args) > 0 && !where.DM && where.Thread == "" {
+			return c, thinkingNeedsLinkText
 		}
 	}
 	return c, channelArgs(spec, c.Args)

@@ -146,6 +146,11 @@ func TestParseCommand(t *testing.T) {
 		{"OKSupportID", "C1", "support CREV42", "support", []string{"CREV42"}, chanThread, ""},
 		{"OKSupportOff", "C1", "support OFF", "support", []string{"off"}, chanThread, ""},
 		{"ErrSupportByName", "C1", "support #review", "", nil, chanThread, supportTargetText},
+		{"OKThinkingByLink", "C1", "thinking off " + link, "thinking", []string{"off"}, inThread, ""},
+		{"OKThinkingInDM", "D1", "thinking on", "thinking", []string{"on"}, dm, ""},
+		{"OKThinkingShowsWithoutLink", "C1", "thinking", "thinking", nil, chanThread, ""},
+		{"ErrThinkingWithoutLink", "C1", "thinking on", "", nil, chanThread, thinkingNeedsLinkText},
+		{"OKWebSearchForChannel", "C1", "websearch on", "websearch", []string{"on"}, chanThread, ""},
 		{"OKUnknownGoesToEngine", "C1", "frobnicate now", "frobnicate", []string{"now"}, chanThread, ""},
 	}
 	for _, tt := range tests {

@@ -37,6 +37,8 @@ type Options struct {
 	Logger *slog.Logger
 	// NoRecording stops the fake Kimi from keeping requests (benchmarks).
 	NoRecording bool
+	// ConfigureKimi may adjust the Kimi client configuration before start.
+	ConfigureKimi func(*kimi.Config)
 }
 
 // Stack is a running engine with fakes behind it.
@@ -85,8 +87,12 @@ func (s *Stack) start(tb testing.TB, p bot.Platform) {
 	if s.opts.Flavor == kimitest.OpenRouter {
 		provider = "openrouter"
 	}
-	client, err := kimi.New(kimi.Config{Provider: provider, APIKey: "test-key", BaseURL: s.Kimi.BaseURL(),
-		RetryBase: time.Millisecond, RetryMax: 20 * time.Millisecond, Logger: s.opts.Logger})
+	kc := kimi.Config{Provider: provider, APIKey: "test-key", BaseURL: s.Kimi.BaseURL(),
+		RetryBase: time.Millisecond, RetryMax: 20 * time.Millisecond, Logger: s.opts.Logger}
+	if s.opts.ConfigureKimi != nil {
+		s.opts.ConfigureKimi(&kc)
+	}
+	client, err := kimi.New(kc)
 	if err != nil {
 		tb.Fatalf("create kimi client: %v", err)
 	}

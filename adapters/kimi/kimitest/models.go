@@ -208,6 +208,9 @@ func (s *Server) resolve(req *ChatRequest) (route, *APIError) {
 	if m, ok := s.models[req.Model]; ok {
 		return s.routeProvider(req, m)
 	}
+	if m, ok := s.alias(req.Model); ok {
+		return s.routeProvider(req, m)
+	}
 	if s.opts.Flavor == Moonshot {
 		return route{}, &APIError{Status: http.StatusNotFound, Type: "resource_not_found_error",
 			Message: "Not found the model " + req.Model + " or Permission denied"}

@@ -21,6 +21,7 @@ var moonshotRules = []rule{
 	checkN,
 	checkToolChoice,
 	checkDuplicateTools,
+	checkWebSearchThinking,
 	checkTokenLimit,
 }
 

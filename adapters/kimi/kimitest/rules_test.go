@@ -55,6 +55,10 @@ func TestMoonshotRules(t *testing.T) {
 		{"ErrTokenLimit", "moonshot-v1-8k", map[string]any{"max_tokens": 8192},
 			"Your request exceeded model token limit : 8192"},
 		{"MaxTokensOK", "moonshot-v1-8k", map[string]any{"max_completion_tokens": 4096}, ""},
+		{"ErrWebSearchWhileThinking", "kimi-k2.6", map[string]any{"tools": []any{webSearchTool}},
+			"Invalid request: $web_search is not available while thinking is enabled; disable thinking"},
+		{"WebSearchThinkingOffOK", "kimi-k2.6", map[string]any{"tools": []any{webSearchTool}, "thinking": thinkingOff}, ""},
+		{"WebSearchNoReasoningModelOK", "kimi-k2-turbo-preview", map[string]any{"tools": []any{webSearchTool}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := MustServer(t, Moonshot)
@@ -217,3 +221,6 @@ func TestWebSearchEcho(t *testing.T) {
 		t.Fatalf("exact echo: status %d: %s", r.Status, r.Body)
 	}
 }
+
+// webSearchTool declares Moonshot's builtin $web_search.
+var webSearchTool = map[string]any{"type": "builtin_function", "function": map[string]any{"name": "$web_search"}}
