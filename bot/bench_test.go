@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -19,8 +20,10 @@ import (
 // through the real engine, Kimi client and bbolt store against kimitest and
 // a recording platform. It reports the first-visible-token overhead (the
 // platform's first text minus the moment kimitest flushed the first content
-// chunk), the heap held per active stream while all streams are open, and
-// allocations per streamed token (whole process, fake server included).
+// chunk), the time from each event to its first text, the heap held per
+// active stream while all streams are open, and allocations per streamed
+// token (whole process, fake server included; "client-" figures leave the
+// fake server out).
 func BenchmarkConcurrentConversations(b *testing.B) {
 	const convs, tokens = 1000, 64
 	answer := strings.Repeat("word ", tokens)
@@ -42,10 +45,14 @@ func BenchmarkConcurrentConversations(b *testing.B) {
 			}
 		}}
 	})
-	var overheads []time.Duration
-	var heapPerStream, enginePerStream, allocsPerToken float64
+	var overheads, eventToText []time.Duration
+	var heapPerStream, enginePerStream, allocsPerToken, clientAllocsPerToken float64
+	// The heap profile attributes live heap to the fake server. Sampling
+	// every 16 KiB keeps the profiler's own stack walks from taking a
+	// large part of the CPU (at 512 bytes they took about a quarter, and
+	// showed up in the latencies); fakeServerHeap scales the samples up.
 	old := runtime.MemProfileRate
-	runtime.MemProfileRate = 512
+	runtime.MemProfileRate = memProfileRate
 	defer func() { runtime.MemProfileRate = old }()
 	b.ResetTimer()
 	for i := range b.N {
@@ -56,7 +63,9 @@ func BenchmarkConcurrentConversations(b *testing.B) {
 		heapPerStream += r.heapPerStream
 		enginePerStream += r.enginePerStream
 		allocsPerToken += r.allocs / float64(convs*tokens)
+		clientAllocsPerToken += (r.allocs - r.fakeAllocs) / float64(convs*tokens)
 		for _, rep := range r.replies {
+			eventToText = append(eventToText, rep.first.Sub(rep.sent))
 			id := rep.text
 			mu.Lock()
 			at := sent[id]
@@ -66,20 +75,27 @@ func BenchmarkConcurrentConversations(b *testing.B) {
 	}
 	b.StopTimer()
 	slices.Sort(overheads)
+	slices.Sort(eventToText)
 	b.ReportMetric(ms(overheads[len(overheads)/2]), "first-token-p50-ms")
 	b.ReportMetric(ms(overheads[len(overheads)*99/100]), "first-token-p99-ms")
+	b.ReportMetric(ms(eventToText[len(eventToText)/2]), "event-to-text-p50-ms")
+	b.ReportMetric(ms(eventToText[len(eventToText)*99/100]), "event-to-text-p99-ms")
 	b.ReportMetric(heapPerStream/float64(b.N), "heap-B/stream")
 	b.ReportMetric(enginePerStream/float64(b.N), "client-heap-B/stream")
 	b.ReportMetric(allocsPerToken/float64(b.N), "allocs/token")
+	b.ReportMetric(clientAllocsPerToken/float64(b.N), "client-allocs/token")
 }
 
 func benchConfig(c *bot.Config) {}
 
+// memProfileRate is the heap profile's sampling interval in the benchmark.
+const memProfileRate = 16384
+
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 type waveReply struct {
-	text  string
-	first time.Time
+	text        string
+	sent, first time.Time
 }
 
 type waveResult struct {
@@ -87,6 +103,7 @@ type waveResult struct {
 	heapPerStream   float64
 	enginePerStream float64
 	allocs          float64
+	fakeAllocs      float64
 }
 
 // runWave starts convs conversations, measures the heap while every stream
@@ -95,11 +112,13 @@ func runWave(b *testing.B, h *harness, wave, convs int, hold chan struct{}) wave
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	before := memStats()
-	fakeBefore := fakeServerHeap()
+	fakeBefore, fakeAllocsBefore := fakeServerHeap()
 	start := len(h.p.Replies())
+	sent := map[string]time.Time{}
 	for c := range convs {
 		id := fmt.Sprintf("w%d-c%d", wave, c)
 		ev := message(id, id)
+		sent[id] = time.Now()
 		if err := h.p.Send(ctx, ev); err != nil {
 			b.Fatal(err)
 		}
@@ -108,22 +127,24 @@ func runWave(b *testing.B, h *harness, wave, convs int, hold chan struct{}) wave
 		b.Fatal(err)
 	}
 	active := memStats()
-	fakeActive := fakeServerHeap()
+	fakeActive, _ := fakeServerHeap()
 	close(hold)
 	done, err := h.p.WaitDone(ctx, start+convs)
 	if err != nil {
 		b.Fatal(err)
 	}
 	after := memStats()
+	_, fakeAllocsAfter := fakeServerHeap()
 	total := float64(int64(active.HeapAlloc) - int64(before.HeapAlloc))
 	fake := float64(fakeActive - fakeBefore)
 	res := waveResult{heapPerStream: total / float64(convs), enginePerStream: (total - fake) / float64(convs),
-		allocs: float64(after.Mallocs - before.Mallocs)}
+		allocs: float64(after.Mallocs - before.Mallocs), fakeAllocs: fakeAllocsAfter - fakeAllocsBefore}
 	for _, r := range done[start:] {
 		if r.Failure() != "" {
 			b.Fatalf("turn failed: %s", r.Failure())
 		}
-		res.replies = append(res.replies, waveReply{text: r.Target.Thread.Thread, first: r.FirstText()})
+		id := r.Target.Thread.Thread
+		res.replies = append(res.replies, waveReply{text: id, sent: sent[id], first: r.FirstText()})
 	}
 	return res
 }
@@ -136,9 +157,10 @@ func memStats() runtime.MemStats {
 }
 
 // fakeServerHeap estimates the live heap allocated by the fake Kimi server
-// (kimitest and the net/http server connections serving it), from the
-// heap profile, so that it can be taken out of the per-stream figure.
-func fakeServerHeap() int64 {
+// (kimitest and the net/http server connections serving it), and the
+// objects it has allocated so far, from the heap profile, so that they can
+// be taken out of the per-stream figures.
+func fakeServerHeap() (int64, float64) {
 	runtime.GC()
 	runtime.GC()
 	var recs []runtime.MemProfileRecord
@@ -151,13 +173,26 @@ func fakeServerHeap() int64 {
 			break
 		}
 	}
-	var total int64
+	var total, objects float64
 	for _, r := range recs {
 		if inFakeServer(r.Stack()) {
-			total += r.InUseBytes()
+			scale := sampleScale(r)
+			total += float64(r.InUseBytes()) * scale
+			objects += float64(r.AllocObjects) * scale
 		}
 	}
-	return total
+	return int64(total), objects
+}
+
+// sampleScale is what a sampled heap profile record's figures are
+// multiplied by to estimate the real ones, as pprof does: an allocation of
+// size s is sampled with probability 1 - exp(-s/rate).
+func sampleScale(r runtime.MemProfileRecord) float64 {
+	if r.AllocObjects == 0 {
+		return 0
+	}
+	avg := float64(r.AllocBytes) / float64(r.AllocObjects)
+	return 1 / (1 - math.Exp(-avg/memProfileRate))
 }
 
 func inFakeServer(stack []uintptr) bool {

@@ -103,7 +103,7 @@ func (s *Store) Pending(ctx context.Context) ([]conversation.InboxItem, error) {
 // count, 1 on the first start; an item that is not pending gives
 // conversation.ErrNotFound.
 func (s *Store) Begin(ctx context.Context, id string) (attempt int, err error) {
-	err = s.update(ctx, func(tx *bolt.Tx) error {
+	err = s.batch(ctx, func(tx *bolt.Tx) error {
 		key, it, err := loadInbox(tx, id)
 		if err != nil {
 			return err
@@ -121,7 +121,7 @@ func (s *Store) Begin(ctx context.Context, id string) (attempt int, err error) {
 // Done removes the item id from the inbox; an item that is not pending is
 // not an error. Its dedupe keys stay recorded until they expire.
 func (s *Store) Done(ctx context.Context, id string) error {
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
 		ids := tx.Bucket(bucketInboxIDs)
 		key := ids.Get([]byte(id))
 		if key == nil {

@@ -38,7 +38,7 @@ func (s *Store) OpenReply(ctx context.Context, r conversation.ReplyRecord) error
 		r.Started = now
 	}
 	r.Updated = now
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bucketReplies), []byte(r.ID), r)
 	})
 	if err != nil {
@@ -85,7 +85,7 @@ func (s *Store) UpdateReply(ctx context.Context, id string, fn func(r *conversat
 
 // CloseReply forgets the record id; a record that is gone is not an error.
 func (s *Store) CloseReply(ctx context.Context, id string) error {
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketReplies).Delete([]byte(id))
 	})
 	if err != nil {

@@ -21,7 +21,7 @@ var errInvalidRef = errors.New("message ref needs a platform and an id")
 func (s *Store) Append(ctx context.Context, key conversation.ThreadKey, msgs ...conversation.Message) ([]conversation.Message, error) {
 	now := s.now()
 	out := make([]conversation.Message, len(msgs))
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
 		th, err := loadThread(tx, key)
 		if errors.Is(err, conversation.ErrNotFound) {
 			th = conversation.Thread{Key: key, Active: true, Created: now}
@@ -145,7 +145,7 @@ func (s *Store) Reset(ctx context.Context, key conversation.ThreadKey) error {
 // IndexRefs records that the platform messages refs belong to the thread.
 // A ref indexed again moves to the new thread.
 func (s *Store) IndexRefs(ctx context.Context, key conversation.ThreadKey, refs ...conversation.MsgRef) error {
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRefs)
 		for _, ref := range refs {
 			k, err := refKey(ref)

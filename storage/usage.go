@@ -23,7 +23,7 @@ func (s *Store) RecordUsage(ctx context.Context, rec UsageRecord) error {
 	if rec.Time.IsZero() {
 		rec.Time = s.now()
 	}
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.batch(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketUsage)
 		seq, err := b.NextSequence()
 		if err != nil {

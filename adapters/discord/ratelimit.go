@@ -3,6 +3,7 @@ package discord
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,11 +35,17 @@ type pace struct {
 	first bool
 	// hurry is closed when a waiting request becomes urgent.
 	hurry <-chan struct{}
+	// since is when the request's answer last changed visibly (or
+	// began): among requests of one priority, the one whose answer has
+	// waited longest goes first.
+	since time.Time
+	// ended reports whether the request's answer has ended (nil: never).
+	ended func() bool
 }
 
 func (p pace) isUrgent() bool { return p.urgent != nil && p.urgent() }
 
-// The priorities of the global budget, highest first.
+// The priorities of the buckets and the global budget, highest first.
 const (
 	prioFirst = iota
 	prioUrgent
@@ -63,32 +70,86 @@ func (p pace) priority() int {
 // urgentPace is the pace of requests that go out as soon as allowed.
 var urgentPace = pace{urgent: func() bool { return true }}
 
+// bucketRank orders the requests waiting for one bucket, which in a
+// channel with several answers is their shared budget: the rest of an
+// answer that has ended and shows already goes first, so that what
+// started completes; then first messages, in arrival order; then other
+// urgent writes; then edits.
+func (p pace) bucketRank() int {
+	switch {
+	case !p.first && p.ended != nil && p.ended():
+		return 0
+	case p.first:
+		return 1
+	case p.isUrgent():
+		return 2
+	}
+	return 3
+}
+
+// waiter is one request waiting for its bucket or the global budget.
+type waiter struct {
+	p   pace
+	seq uint64
+	// prio is the request's global priority, and rank its bucket rank,
+	// when last looked at.
+	prio, rank int
+	// turn is closed when the bucket is handed to the request.
+	turn chan struct{}
+}
+
+// before reports whether w goes before o for the global budget: by
+// priority, then the answer that has waited longest, then arrival.
+func (w *waiter) before(o *waiter) bool { return ranksBefore(w.prio, o.prio, w, o) }
+
+// ranksBefore reports whether a of rank ra goes before b of rank rb.
+func ranksBefore(ra, rb int, a, b *waiter) bool {
+	switch {
+	case ra != rb:
+		return ra < rb
+	case !a.p.since.Equal(b.p.since):
+		return a.p.since.Before(b.p.since)
+	}
+	return a.seq < b.seq
+}
+
 // limiter paces REST requests by the buckets Discord describes in its
 // rate-limit headers. Requests to one bucket go one at a time, so the state
-// learned from each response is current when the next one is sent.
+// learned from each response is current when the next one is sent; the
+// bucket goes next to the waiting request that ranks first (see
+// waiter.before), and so does the global budget, so that every answer
+// gets its first message before any gets more edits, and every live
+// answer keeps moving.
 type limiter struct {
 	mu        sync.Mutex
 	routeHash map[string]string
 	buckets   map[string]*bucket
 	created   int
+	seq       uint64
 	// A request holds a global slot from when it is let go until a
 	// window after its response: Discord counts arrivals, which fall in
 	// between, so no Discord window can see more than the budget.
 	inflight    int
 	global      []time.Time
 	globalUntil time.Time
-	// waiting counts the requests of each priority waiting for the global
-	// budget; lower priorities leave that many slots to them.
-	waiting [numPrio]int
+	// waiters are the requests waiting for the global budget; each leaves
+	// the slots to those ranked before it.
+	waiters []*waiter
+	// firsts counts the answers that have not shown a message yet: typing
+	// indicators leave a slot for each.
+	firsts int
 	// budget, when set, is the global budget shared with other replicas.
 	budget Budget
 }
 
 // bucket is what the adapter knows of one Discord rate-limit bucket.
 type bucket struct {
-	sem  chan struct{}
 	hash string
 	// The fields below are guarded by limiter.mu.
+	// busy is set while a request holds the bucket; queue holds the
+	// requests waiting for it.
+	busy      bool
+	queue     []*waiter
 	known     bool
 	remaining int
 	resetAt   time.Time
@@ -99,7 +160,7 @@ func newLimiter() *limiter {
 	return &limiter{routeHash: map[string]string{}, buckets: map[string]*bucket{}}
 }
 
-func newBucket(hash string) *bucket { return &bucket{sem: make(chan struct{}, 1), hash: hash} }
+func newBucket(hash string) *bucket { return &bucket{hash: hash} }
 
 // groupOf is the bucket a route is assumed to share before Discord names
 // it: message creates, edits and deletes in a channel count together.
@@ -133,7 +194,7 @@ func (l *limiter) bucketLocked(route, major string) *bucket {
 // pruneLocked forgets idle buckets whose limits have long reset.
 func (l *limiter) pruneLocked(now time.Time) {
 	for k, b := range l.buckets {
-		if len(b.sem) == 0 && now.Sub(b.resetAt) > time.Minute {
+		if !b.busy && now.Sub(b.resetAt) > time.Minute {
 			delete(l.buckets, k)
 		}
 	}
@@ -142,90 +203,171 @@ func (l *limiter) pruneLocked(now time.Time) {
 // acquire waits until a request on route may be sent and returns the
 // function that ends it. Hold it across the request.
 func (l *limiter) acquire(ctx context.Context, route, major string, p pace) (release func(), err error) {
+	w := &waiter{p: p}
 	l.mu.Lock()
+	l.seq++
+	w.seq = l.seq
 	b := l.bucketLocked(route, major)
 	l.mu.Unlock()
-	select {
-	case b.sem <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	if err := l.hold(ctx, b, w); err != nil {
+		return nil, err
 	}
-	hurry, waitingAt := p.hurry, -1
+	hurry := p.hurry
 	for {
 		l.mu.Lock()
-		d := l.delayLocked(b, route, p, &waitingAt)
+		d := l.delayLocked(b, route, w)
 		l.mu.Unlock()
 		if d <= 0 {
-			release := l.releaser(b, !isWebhookRoute(route))
-			if isWebhookRoute(route) {
-				return release, nil
-			}
-			if err := l.takeShared(ctx); err != nil {
-				release()
-				return nil, err
-			}
-			return release, nil
+			return l.sharedRelease(ctx, b, route)
 		}
 		if hurry, err = wait(ctx, d, hurry); err != nil {
 			l.mu.Lock()
-			if waitingAt >= 0 {
-				l.waiting[waitingAt]--
-			}
+			l.unwaitLocked(w)
+			l.passLocked(b)
 			l.mu.Unlock()
-			<-b.sem
 			return nil, err
 		}
 	}
 }
 
+// sharedRelease ends the local wait for a request on route holding b: a
+// request that counts against the global budget also takes its slot in
+// the budget shared with other replicas.
+func (l *limiter) sharedRelease(ctx context.Context, b *bucket, route string) (func(), error) {
+	release := l.releaser(b, !isWebhookRoute(route))
+	if isWebhookRoute(route) {
+		return release, nil
+	}
+	if err := l.takeShared(ctx); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
+// hold waits until w holds bucket b.
+func (l *limiter) hold(ctx context.Context, b *bucket, w *waiter) error {
+	l.mu.Lock()
+	if !b.busy {
+		b.busy = true
+		l.mu.Unlock()
+		return nil
+	}
+	w.turn = make(chan struct{})
+	b.queue = append(b.queue, w)
+	l.mu.Unlock()
+	select {
+	case <-w.turn:
+		return nil
+	case <-ctx.Done():
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if i := slices.Index(b.queue, w); i >= 0 {
+		b.queue = slices.Delete(b.queue, i, i+1)
+	} else {
+		// The bucket was handed over meanwhile: hand it on.
+		l.passLocked(b)
+	}
+	return ctx.Err()
+}
+
+// passLocked hands bucket b to the waiting request that ranks first, or
+// frees it.
+func (l *limiter) passLocked(b *bucket) {
+	if len(b.queue) == 0 {
+		b.busy = false
+		return
+	}
+	best := 0
+	for i, w := range b.queue {
+		w.rank = w.p.bucketRank()
+		if i > 0 && ranksBefore(w.rank, b.queue[best].rank, w, b.queue[best]) {
+			best = i
+		}
+	}
+	w := b.queue[best]
+	b.queue = slices.Delete(b.queue, best, best+1)
+	close(w.turn)
+}
+
 // delayLocked is how long a request must still wait for its bucket and
-// the global budget; at 0 it has taken a global slot. waitingAt is the
-// priority the request is counted as waiting at, or -1.
-func (l *limiter) delayLocked(b *bucket, route string, p pace, waitingAt *int) time.Duration {
+// the global budget; at 0 it has taken a global slot. While it waits for
+// the global budget it is counted among the waiters.
+func (l *limiter) delayLocked(b *bucket, route string, w *waiter) time.Duration {
 	now := time.Now()
-	if d := l.bucketDelayLocked(b, now, p.isUrgent()); d > 0 || isWebhookRoute(route) {
+	if d := l.bucketDelayLocked(b, now, w.p.isUrgent()); d > 0 || isWebhookRoute(route) {
 		return d
 	}
-	if *waitingAt >= 0 {
-		l.waiting[*waitingAt]--
-		*waitingAt = -1
-	}
-	prio := p.priority()
-	d := l.globalDelayLocked(now, l.shareLocked(prio))
+	l.unwaitLocked(w)
+	w.prio = w.p.priority()
+	d := l.globalDelayLocked(now, l.shareLocked(w))
 	if d > 0 {
-		*waitingAt = prio
-		l.waiting[prio]++
+		l.waiters = append(l.waiters, w)
 	}
 	return d
 }
 
-// shareLocked is the part of the global budget a priority may use now:
-// its share less the requests of higher priorities waiting for one.
-func (l *limiter) shareLocked(prio int) int {
-	share := globalShare[prio]
-	for p := range prio {
-		share -= l.waiting[p]
+// unwaitLocked takes w out of the global waiters, if it is there.
+func (l *limiter) unwaitLocked(w *waiter) {
+	if i := slices.Index(l.waiters, w); i >= 0 {
+		l.waiters = slices.Delete(l.waiters, i, i+1)
+	}
+}
+
+// shareLocked is the part of the global budget w may use now: its
+// priority's share less the requests waiting that rank before it.
+func (l *limiter) shareLocked(w *waiter) int {
+	share := globalShare[w.prio]
+	for _, o := range l.waiters {
+		if o != w && o.before(w) {
+			share--
+		}
 	}
 	return share
 }
 
-// releaser returns the function that ends a request: it frees the bucket
-// and starts the global slot's window.
-func (l *limiter) releaser(b *bucket, global bool) func() {
+// typingShareLocked is the part of the global budget typing indicators
+// may use now: their share, but no more than what is left once every
+// waiting request and every answer yet to show its first message has a
+// slot.
+func (l *limiter) typingShareLocked() int {
+	return min(globalTypings, globalLimit-len(l.waiters)-l.firsts)
+}
+
+// expectFirst counts an answer that will need a slot for its first
+// message; the function returned, called once that message is out (or
+// never will be), stops counting it.
+func (l *limiter) expectFirst() (done func()) {
+	l.mu.Lock()
+	l.firsts++
+	l.mu.Unlock()
+	var once sync.Once
 	return func() {
-		if global {
+		once.Do(func() {
 			l.mu.Lock()
-			l.inflight--
-			l.global = append(l.global, time.Now())
+			l.firsts--
 			l.mu.Unlock()
-		}
-		<-b.sem
+		})
 	}
 }
 
-// try takes a slot only if no waiting is needed, locally and in the
-// shared budget, for requests that are worth sending only now (typing
-// indicators).
+// releaser returns the function that ends a request: it hands the bucket
+// on and starts the global slot's window.
+func (l *limiter) releaser(b *bucket, global bool) func() {
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if global {
+			l.inflight--
+			l.global = append(l.global, time.Now())
+		}
+		l.passLocked(b)
+	}
+}
+
+// try takes a slot only if no waiting is needed, for requests that are
+// worth sending only now (typing indicators).
 func (l *limiter) try(route, major string) (release func(), ok bool) {
 	release, ok = l.tryLocal(route, major)
 	if !ok || l.budget == nil {
@@ -244,16 +386,14 @@ func (l *limiter) tryLocal(route, major string) (release func(), ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.bucketLocked(route, major)
-	select {
-	case b.sem <- struct{}{}:
-	default:
+	if b.busy {
 		return nil, false
 	}
 	now := time.Now()
-	if l.bucketDelayLocked(b, now, false) > 0 || l.globalDelayLocked(now, l.shareLocked(prioTyping)) > 0 {
-		<-b.sem
+	if l.bucketDelayLocked(b, now, false) > 0 || l.globalDelayLocked(now, l.typingShareLocked()) > 0 {
 		return nil, false
 	}
+	b.busy = true
 	return l.releaser(b, true), true
 }
 

@@ -64,6 +64,11 @@ type stream struct {
 	parts    []string
 	msgs     []sent
 	typingAt time.Time
+	// shownAt is when the answer last changed visibly, or began: the
+	// longer ago, the sooner its next write.
+	shownAt time.Time
+	// firstOut stops counting the answer among those yet to show a message.
+	firstOut func()
 }
 
 // sent is a message of the reply and the content it shows.
@@ -90,6 +95,7 @@ func newStream(a *Adapter, to bot.ReplyTarget) *stream {
 		a: a, to: to, nonce: hex.EncodeToString(b),
 		log:  a.log.With("channel", to.Thread.Channel, "thread", to.Thread.Thread),
 		wake: make(chan struct{}, 1), hurry: make(chan struct{}), done: make(chan struct{}),
+		shownAt: time.Now(), firstOut: a.limits.expectFirst(),
 	}
 }
 
@@ -199,6 +205,7 @@ func (s *stream) run(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), maxReplyLife)
 	defer cancel()
 	defer close(s.done)
+	defer s.firstOut()
 	s.dest = s.a.destination(ctx, s.to)
 	for {
 		w, finished, ok := s.plan()
@@ -341,7 +348,8 @@ func (s *stream) send(ctx context.Context, w write) error {
 	} else {
 		endpoint = discordgo.EndpointChannelMessage(s.dest.channel, s.msgs[w.index].id)
 	}
-	p := pace{urgent: func() bool { return w.urgent || s.isFinished() }, first: w.create && w.index == 0, hurry: s.hurry}
+	p := pace{urgent: func() bool { return w.urgent || s.isFinished() }, first: w.create && w.index == 0, hurry: s.hurry,
+		since: s.shownAt, ended: s.isFinished}
 	err := s.a.call(ctx, method, endpoint, p, func(opts ...discordgo.RequestOption) error {
 		cur, _, ok := s.plan()
 		if !ok || cur.create != w.create || cur.index != w.index {
@@ -354,6 +362,7 @@ func (s *stream) send(ctx context.Context, w write) error {
 			return err
 		}
 		s.msgs[cur.index].content = cur.content
+		s.shownAt = time.Now()
 		return nil
 	})
 	if _, code := restCode(err); code == codeUnknownChannel && w.create && w.index == 0 && s.dest.fallback != nil {
@@ -377,6 +386,8 @@ func (s *stream) create(w write, opts ...discordgo.RequestOption) error {
 	}
 	s.msgs = append(s.msgs, sent{id: m.ID, content: w.content})
 	s.opened(m.ID)
+	s.shownAt = time.Now()
+	s.firstOut()
 	// Posting a message ends the typing indicator.
 	s.typingAt = time.Time{}
 	return nil

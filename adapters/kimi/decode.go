@@ -83,7 +83,16 @@ type accumulator struct {
 // decodeChunk decodes one event's data payload into acc and appends the
 // chunks to pass on to out. An error object in the event, or a finish
 // reason of "error", yields an *Error after any chunks of the same event.
+// Plain text deltas take a fast path (decodeDelta).
 func decodeChunk(data []byte, acc *accumulator, out []bot.Chunk) ([]bot.Chunk, error) {
+	if more, ok := decodeDelta(data, acc, out); ok {
+		return more, nil
+	}
+	return decodeFull(data, acc, out)
+}
+
+// decodeFull is decodeChunk for any event.
+func decodeFull(data []byte, acc *accumulator, out []bot.Chunk) ([]bot.Chunk, error) {
 	var c chunk
 	if err := json.Unmarshal(data, &c); err != nil {
 		return out, &Error{Kind: Stream, Message: "decode stream chunk: " + err.Error()}

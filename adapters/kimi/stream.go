@@ -98,6 +98,9 @@ func (c *Client) open(ctx context.Context, oreq openai.ChatCompletionRequest, x 
 		return nil, c.redact(err)
 	}
 	s := &stream{ctx: ctx, rs: rs, redact: c.redact, release: release}
+	if attempt.events != nil {
+		s.events = newEventReader(attempt.events)
+	}
 	s.acc.model = oreq.Model
 	for len(s.queue) == 0 && s.err == nil && !s.done {
 		s.fill()
@@ -151,8 +154,11 @@ func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
 
 // stream is a bot.ChatStream over go-openai's stream reader.
 type stream struct {
-	ctx    context.Context
-	rs     *openai.ChatCompletionStream
+	ctx context.Context
+	rs  *openai.ChatCompletionStream
+	// events reads the response body go-openai's reader would read, more
+	// cheaply; it is nil when the body was not seen by the transport.
+	events *eventReader
 	redact func(error) error
 	// release gives the admission slot back; nil when there is none.
 	release func()
@@ -187,7 +193,13 @@ func (s *stream) Recv() (bot.Chunk, error) {
 // fill reads one event into the queue, or ends the stream.
 func (s *stream) fill() {
 	s.queue, s.next = s.queue[:0], 0
-	raw, err := s.rs.RecvRaw()
+	var raw []byte
+	var err error
+	if s.events != nil {
+		raw, err = s.events.next()
+	} else {
+		raw, err = s.rs.RecvRaw()
+	}
 	if err != nil {
 		s.end(err)
 		return

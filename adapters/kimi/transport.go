@@ -31,6 +31,8 @@ type call struct {
 	status int
 	header http.Header
 	body   []byte
+	// events is the body of a successful response, read by the stream.
+	events io.Reader
 }
 
 type callKey struct{}
@@ -94,7 +96,8 @@ func (t *transport) Do(req *http.Request) (*http.Response, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(c.body))
 		return resp, nil
 	}
-	resp.Body = newSSEBody(resp.Body, wd, cancel)
+	body := newSSEBody(resp.Body, wd, cancel)
+	c.events, resp.Body = body, body
 	return resp, nil
 }
 

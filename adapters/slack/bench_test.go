@@ -1,6 +1,7 @@
 package slack
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -96,7 +97,10 @@ func streamRound(b *testing.B, streams int) round {
 		fake.PushEvent(fake.Callback(m.Mention()).Body)
 		fake.PushEvent(fake.Callback(m.Message()).Body)
 	}
-	ctx := testContext(b)
+	// Every answer shows from its first token, so the last final edits
+	// wait for the workspace's chat.update budget: up to a minute or so.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
 	err = fake.Wait(ctx, func() bool {
 		for ts, th := range threads {
 			if msgs := fake.Thread(th.channel, ts); len(msgs) != 1 || msgs[0].Streaming || msgs[0].Shown() != answer {

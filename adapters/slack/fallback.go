@@ -14,9 +14,6 @@ import (
 // text comes) and edited with chat.update as the text grows; a full message
 // gets its final part and the rest goes on in a new message.
 func (r *reply) stepPosted() (bool, error) {
-	if err := r.waitFirstPost(); err != nil {
-		return false, err
-	}
 	if len(r.msgs) == 0 || r.cur().streamed || r.cur().lost {
 		return true, r.postPart()
 	}
@@ -32,8 +29,9 @@ func (r *reply) stepPosted() (bool, error) {
 				return false, err
 			}
 		}
-		err := r.a.call(r.ctx, r.ws.update, "chat.update", func(ctx context.Context) error {
-			want, sp, full = r.wantPosted(r.snap())
+		_, err := r.a.callTurn(r.ctx, r.ws.updates, r.claim(), "chat.update", nil, func(ctx context.Context) error {
+			s := r.snap()
+			want, sp, full = r.wantPosted(s)
 			if want == r.cur().shown {
 				return nil
 			}
@@ -41,6 +39,7 @@ func (r *reply) stepPosted() (bool, error) {
 				return err
 			}
 			r.cur().shown = want
+			r.textShown = r.textShown || s.text != ""
 			return nil
 		})
 		if slackError(err) != "" {
@@ -58,12 +57,23 @@ func (r *reply) stepPosted() (bool, error) {
 	return true, r.postPart()
 }
 
-// postPart posts the message for the part that starts at r.start.
+// postPart posts the message for the part that starts at r.start, after
+// the posts other answers queued in the channel before it.
 func (r *reply) postPart() error {
+	prev, done := r.ch.queuePost()
+	defer done()
+	select {
+	case <-prev:
+	case <-r.ctx.Done():
+		return r.ctx.Err()
+	}
 	var ts string
 	var shown content
 	err := r.a.call(r.ctx, r.ch.post, "chat.postMessage", func(ctx context.Context) error {
-		shown, _, _ = r.wantPosted(r.snap())
+		defer done()
+		s := r.snap()
+		shown, _, _ = r.wantPosted(s)
+		r.textShown = r.textShown || s.text != ""
 		var err error
 		ts, err = r.a.postMessage(ctx, r.to.Thread.Channel, r.to.Thread.Thread, shown)
 		return err

@@ -68,7 +68,7 @@ func (r *reply) appendMore() error {
 	// wait can be long; once the message is complete, chat.stopStream
 	// carries the text instead and the slot goes back.
 	complete := &stopper{wake: r.wake, stop: func() bool { return r.planNative(r.snap()).complete }}
-	_, err := r.a.callUnless(r.ctx, r.ws.append, "chat.appendStream", complete, func(ctx context.Context) error {
+	_, err := r.a.callTurn(r.ctx, r.ws.appends, r.claim(), "chat.appendStream", complete, func(ctx context.Context) error {
 		s := r.snap()
 		q := r.planNative(s)
 		if q.complete || q.upto <= r.sent {
@@ -90,9 +90,10 @@ func (r *reply) appendMore() error {
 
 // startPart opens the stream of the part at r.start with the text so far.
 // chat.startStream and chat.stopStream are Tier 2: when no slot for both
-// comes soon, the reply posts this and later parts instead.
+// comes before a post in the channel could show the text, the reply posts
+// this and later parts instead.
 func (r *reply) startPart() (bool, error) {
-	slot, ok := r.ws.admitStream(r.a.maxStreamWait())
+	slot, ok := r.ws.admitStream(max(streamWait, r.ch.post.nextFree()))
 	if !ok {
 		r.postInstead()
 		return true, nil
@@ -130,7 +131,8 @@ func (r *reply) startPart() (bool, error) {
 	}
 	r.msgs = append(r.msgs, &posted{ts: ts, streamed: true})
 	r.opened(ts, conversation.ReplyModeStream)
-	r.streaming, r.sent = true, upto
+	r.streaming, r.sent, r.textShown = true, upto, true
+	r.lastEdit = time.Now()
 	return true, nil
 }
 
@@ -189,28 +191,13 @@ func (r *reply) stopOpenStream() {
 const stopTimeout = 10 * time.Second
 
 // postInstead makes a reply that gets no stream slot soon post its
-// answer instead; a first message waits a little (see waitFirstPost).
+// answer instead, at once: the text shows in a post in its own channel,
+// and only this answer gives up streaming.
 func (r *reply) postInstead() {
 	r.log.Debug("no stream slot soon, posting the answer instead")
 	r.native = false
-	if len(r.msgs) == 0 {
-		r.postAfter = time.Now().Add(r.a.cfg.LimitWindow / 10)
-	}
 }
 
-// waitFirstPost holds back the first message of a reply that could not
-// stream, for a few seconds of a minute while its answer is young: Slack's
-// streaming and edit budgets are taken then, so an answer that ends
-// meanwhile goes out whole in one message, with no edits.
-func (r *reply) waitFirstPost() error {
-	if len(r.msgs) > 0 || r.postAfter.IsZero() {
-		return nil
-	}
-	d := time.Until(r.postAfter)
-	r.postAfter = time.Time{}
-	return r.pause(d)
-}
-
-// maxStreamWait is the longest a reply waits for a chat.startStream slot
-// before posting its answer instead: two seconds a minute.
-func (a *Adapter) maxStreamWait() time.Duration { return a.cfg.LimitWindow / 30 }
+// streamWait is the least a reply may wait for a chat.startStream slot
+// before posting its text instead.
+const streamWait = 20 * time.Millisecond

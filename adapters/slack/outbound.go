@@ -29,27 +29,38 @@ func (a *Adapter) call(ctx context.Context, p *pacer, method string, build func(
 // callUnless is call, except that it gives up before sending, and reports
 // false, once stop says the call is no longer needed.
 func (a *Adapter) callUnless(ctx context.Context, p *pacer, method string, stop *stopper, build func(context.Context) error) (bool, error) {
-	return a.callWith(ctx, p, method, stop, nil, build)
+	return a.callWith(ctx, p, method, func(ctx context.Context, _ int) (bool, error) {
+		return p.waitUnless(ctx, stop)
+	}, build)
 }
 
 // callReserved is call whose first attempt uses a slot already taken
 // with pacer.reserve; retries take new slots.
 func (a *Adapter) callReserved(ctx context.Context, p *pacer, res *rate.Reservation, method string, build func(context.Context) error) error {
-	_, err := a.callWith(ctx, p, method, nil, res, build)
+	_, err := a.callWith(ctx, p, method, func(ctx context.Context, attempt int) (bool, error) {
+		if attempt == 1 {
+			return true, p.waitReserved(ctx, res)
+		}
+		return p.waitUnless(ctx, nil)
+	}, build)
 	return err
 }
 
-// callWith runs the call loop; first, if set, is the slot of the first attempt.
-func (a *Adapter) callWith(ctx context.Context, p *pacer, method string, stop *stopper, first *rate.Reservation,
+// callTurn is callUnless for a method whose slots are handed out by t:
+// every attempt waits for a turn as c.
+func (a *Adapter) callTurn(ctx context.Context, t *turns, c *claim, method string, stop *stopper, build func(context.Context) error) (bool, error) {
+	return a.callWith(ctx, t.p, method, func(ctx context.Context, _ int) (bool, error) {
+		return t.wait(ctx, c, stop)
+	}, build)
+}
+
+// callWith runs the call loop; slot waits for the slot of each attempt
+// and reports false when the call is no longer needed.
+func (a *Adapter) callWith(ctx context.Context, p *pacer, method string, slot func(context.Context, int) (bool, error),
 	build func(context.Context) error) (bool, error) {
 	unusable := 0
 	for attempt := 1; ; attempt++ {
-		ok, err := true, error(nil)
-		if attempt == 1 && first != nil {
-			err = p.waitReserved(ctx, first)
-		} else {
-			ok, err = p.waitUnless(ctx, stop)
-		}
+		ok, err := slot(ctx, attempt)
 		if err != nil {
 			return false, fmt.Errorf("%s: %w", method, err)
 		}

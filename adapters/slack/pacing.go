@@ -115,6 +115,18 @@ func (p *pacer) reserve(limit time.Duration) (*rate.Reservation, bool) {
 	return res, true
 }
 
+// nextFree is how long a call would wait for a slot now, counting any
+// pause; it takes nothing.
+func (p *pacer) nextFree() time.Duration {
+	d := time.Duration(0)
+	if lim := p.lim.Limit(); lim != rate.Inf {
+		if tokens := p.lim.Tokens(); tokens < 1 {
+			d = time.Duration((1 - tokens) / float64(lim) * float64(time.Second))
+		}
+	}
+	return max(d, p.pauseLeft())
+}
+
 // waitReserved waits for a slot taken with reserve, and for any pause.
 func (p *pacer) waitReserved(ctx context.Context, res *rate.Reservation) error {
 	if err := sleep(ctx, res.Delay()); err != nil {
@@ -165,6 +177,9 @@ type workspace struct {
 	update *pacer
 	// append paces chat.appendStream, Tier 4.
 	append *pacer
+	// updates and appends hand out the slots of update and append to the
+	// answers being written, fairly (see turns).
+	updates, appends *turns
 	// start and stop pace chat.startStream and chat.stopStream, Tier 2 each.
 	start, stop *pacer
 	// status takes assistant.threads.setStatus, which is only paused on 429.
@@ -225,7 +240,33 @@ type channel struct {
 	// noStream is set once Slack refuses chat.startStream here, and
 	// noStatus once it refuses assistant.threads.setStatus.
 	noStream, noStatus bool
+	// lastPost is closed once the latest reply to queue a post here has
+	// made its first attempt.
+	lastPost chan struct{}
 }
+
+// queuePost takes the next place in the channel's order of answer posts:
+// the post may go once prev is closed, and done (which may be called more
+// than once) lets the next one go. Posts so reach Slack in the order the
+// answers asked, however the pacer's slots and the network reorder them.
+func (c *channel) queuePost() (prev <-chan struct{}, done func()) {
+	mine := make(chan struct{})
+	c.mu.Lock()
+	prev, c.lastPost = c.lastPost, mine
+	c.mu.Unlock()
+	if prev == nil {
+		prev = closedChan
+	}
+	var once sync.Once
+	return prev, func() { once.Do(func() { close(mine) }) }
+}
+
+// closedChan is a channel that is always ready.
+var closedChan = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 func (c *channel) flags() (noStream, noStatus bool) {
 	c.mu.Lock()
@@ -269,6 +310,7 @@ func (p *pacing) workspace(team string) *workspace {
 			status: newPacer(0, 0), interact: newPacer(100, p.window), lookup: newPacer(100, p.window),
 			groups: newPacer(20, p.window), history: newPacer(50, p.window)}
 		p.shareWorkspace(team, w)
+		w.updates, w.appends = newTurns(w.update), newTurns(w.append)
 		p.workspaces[team] = w
 	}
 	return w

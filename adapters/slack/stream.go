@@ -95,9 +95,8 @@ type reply struct {
 	sent        int
 	lastEdit    time.Time
 	lost        int
-	// postAfter is when a reply that could not stream posts its first
-	// message, unless its answer ends first.
-	postAfter time.Time
+	// textShown is set once Slack shows some of the answer's text.
+	textShown bool
 }
 
 // ending is how the reply ends: a footer after Finish, none after Fail.
@@ -353,6 +352,22 @@ func (r *reply) footer(s snapshot) string {
 	}
 	f := s.end.footer
 	return slackText.Footer(f.Model, f.Usage, f.Elapsed)
+}
+
+// claim is the reply's place in the queue for a workspace-wide method:
+// its first text goes first, then the longest without a visible change.
+func (r *reply) claim() *claim {
+	return &claim{first: !r.textShown, since: r.lastEdit, ended: r.isEnded}
+}
+
+// isEnded reports whether Finish or Fail was called.
+func (r *reply) isEnded() bool {
+	select {
+	case <-r.ended:
+		return true
+	default:
+		return false
+	}
 }
 
 // waitEditInterval spaces the edits of a message, unless the reply ends.

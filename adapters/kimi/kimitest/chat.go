@@ -57,6 +57,8 @@ type turn struct {
 	usage        Usage
 	size         int
 	includeUsage bool
+	// deltaEvents caches deltas(), which stream and finalIndex both read.
+	deltaEvents [][]byte
 }
 
 func (s *Server) newTurn(req *ChatRequest, rt route, resp Response) *turn {

@@ -31,6 +31,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, t *turn) {
 		return
 	}
 	final := t.finalIndex()
+	var line []byte
 	for i, ev := range t.events() {
 		if i > 0 && (!writeComments(w, rc, t.resp.CommentsBetween) || !s.pause(r.Context(), t.resp.Delay)) {
 			return
@@ -38,7 +39,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, t *turn) {
 		if i == final && !t.hold(r.Context()) {
 			return
 		}
-		if _, err := w.Write(append(append([]byte("data: "), ev...), '\n', '\n')); err != nil || rc.Flush() != nil {
+		line = append(append(append(line[:0], "data: "...), ev...), '\n', '\n')
+		if _, err := w.Write(line); err != nil || rc.Flush() != nil {
 			return
 		}
 		if t.resp.OnWrite != nil {
@@ -108,12 +110,16 @@ func (t *turn) events() [][]byte {
 // calls (a head with id, type, name and empty arguments, then argument
 // pieces by index).
 func (t *turn) deltas() [][]byte {
-	var out [][]byte
+	if t.deltaEvents != nil {
+		return t.deltaEvents
+	}
+	out := [][]byte{}
 	for _, piece := range split(t.reasoning, t.size) {
 		out = append(out, t.chunk(t.reasoningDelta(piece)))
 	}
+	content := t.contentChunk()
 	for _, piece := range split(t.resp.Content, t.size) {
-		out = append(out, t.chunk(delta{Content: &piece}))
+		out = append(out, content(piece))
 	}
 	for i, c := range t.calls {
 		head := toolDelta{Index: i, ID: c.ID, Type: callType(c.Name), Function: toolDeltaFunc{Name: c.Name}}
@@ -123,7 +129,23 @@ func (t *turn) deltas() [][]byte {
 			out = append(out, t.chunk(delta{ToolCalls: []toolDelta{d}}))
 		}
 	}
+	t.deltaEvents = out
 	return out
+}
+
+// contentChunk returns what makes the chunk of one content piece: the
+// bytes t.chunk(delta{Content: &piece}) gives, from a template encoded once.
+func (t *turn) contentChunk() func(piece string) []byte {
+	marker := "\x00kimitest\x00"
+	tmpl := t.chunk(delta{Content: &marker})
+	quoted := mustJSON(marker)
+	at := bytes.Index(tmpl, quoted)
+	head, tail := tmpl[:at], tmpl[at+len(quoted):]
+	return func(piece string) []byte {
+		q := mustJSON(piece)
+		out := make([]byte, 0, len(head)+len(q)+len(tail))
+		return append(append(append(out, head...), q...), tail...)
+	}
 }
 
 // chunk wraps one delta in a chunk with finish_reason null.
