@@ -30,6 +30,8 @@ func TestSettings(t *testing.T) {
 		{name: "OtherName", scope: user, key: "thinking", errNot: true},
 		{name: "SameIDOtherKind", scope: channel, key: "model", errNot: true},
 		{name: "SameIDOtherPlatform", scope: otherPlatform, key: "model", errNot: true},
+		{name: "SetAfterMiss", set: true, scope: otherPlatform, key: "model", value: "kimi-k2.6"},
+		{name: "GetAfterMiss", scope: otherPlatform, key: "model", want: "kimi-k2.6"},
 		{name: "SetThread", set: true, scope: thread, key: "model", value: "kimi-k3"},
 		{name: "GetThread", scope: thread, key: "model", want: "kimi-k3"},
 		{name: "Overwrite", set: true, scope: user, key: "model", value: "kimi-k2.5"},

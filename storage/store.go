@@ -91,6 +91,8 @@ type Store struct {
 	logger *slog.Logger
 	// writers counts the batch writes under way.
 	writers atomic.Int32
+	// settings caches settings by key; the file is this process's alone.
+	settings settingCache
 }
 
 var (
