@@ -41,7 +41,7 @@ func (s *Store) CreateDraft(ctx context.Context, d conversation.Draft) ([]conver
 			return err
 		}
 		now := s.now()
-		d = withDraftDefaults(d, now)
+		d = d.WithDefaults(now)
 		var err error
 		if superseded, err = supersede(tx, d, now); err != nil {
 			return err
@@ -102,7 +102,7 @@ func (s *Store) UpdateDraft(ctx context.Context, id string, fn func(d *conversat
 		if rec == nil {
 			return nil
 		}
-		return appendAudit(tx, fillRecord(*rec, old.State, d, now))
+		return appendAudit(tx, rec.Completed(old.State, d, now))
 	})
 	if fnErr != nil {
 		return conversation.Draft{}, fnErr
@@ -188,20 +188,6 @@ func checkNewDraft(tx *bolt.Tx, d conversation.Draft) error {
 		return ErrDraftExists
 	}
 	return nil
-}
-
-// withDraftDefaults fills the state and times a new draft left zero.
-func withDraftDefaults(d conversation.Draft, now time.Time) conversation.Draft {
-	if d.State == "" {
-		d.State = conversation.DraftPending
-	}
-	if d.Created.IsZero() {
-		d.Created = now
-	}
-	if d.Updated.IsZero() {
-		d.Updated = now
-	}
-	return d
 }
 
 // supersede marks the pending drafts of d's thread and kind superseded,
@@ -294,29 +280,6 @@ func storeDraft(tx *bolt.Tx, old *conversation.Draft, d conversation.Draft) erro
 // bucket, so that one kind's drafts in one state share a prefix.
 func draftIndexKey(kind conversation.DraftKind, state conversation.DraftState, id string) []byte {
 	return []byte(string(kind) + "/" + string(state) + "/" + id)
-}
-
-// fillRecord completes an audit record returned by an UpdateDraft callback.
-func fillRecord(rec conversation.AuditRecord, from conversation.DraftState, d conversation.Draft, now time.Time) conversation.AuditRecord {
-	if rec.Time.IsZero() {
-		rec.Time = now
-	}
-	if rec.DraftID == "" {
-		rec.DraftID = d.ID
-	}
-	if rec.Kind == "" {
-		rec.Kind = d.Kind
-	}
-	if rec.Thread == "" {
-		rec.Thread = d.Thread
-	}
-	if rec.From == "" {
-		rec.From = from
-	}
-	if rec.To == "" {
-		rec.To = d.State
-	}
-	return rec
 }
 
 // appendAudit stores rec keyed by its time and a sequence, so that records

@@ -9,35 +9,15 @@ import (
 	"kimibot/conversation"
 	"kimibot/storage"
 	"kimibot/storage/storagetest"
+	"kimibot/storage/storetest"
 )
 
-// item returns an inbox item for thread th with the given dedupe keys.
-func item(id string, th conversation.ThreadKey, keys ...string) conversation.InboxItem {
-	return conversation.InboxItem{ID: id, Thread: th, DedupeKeys: keys, Payload: []byte(`{"text":"` + id + `"}`)}
-}
-
-// MustAccept accepts it and fails the test unless it was new.
-func MustAccept(tb testing.TB, s conversation.InboxStore, it conversation.InboxItem) {
-	tb.Helper()
-	dup, err := s.Accept(context.Background(), it)
-	if err != nil || dup {
-		tb.Fatalf("Accept(%s) = dup %v, err %v; want a new item", it.ID, dup, err)
-	}
-}
-
-// pendingIDs lists the IDs of the pending items in order.
-func pendingIDs(tb testing.TB, s conversation.InboxStore) []string {
-	tb.Helper()
-	items, err := s.Pending(context.Background())
-	if err != nil {
-		tb.Fatalf("Pending: %v", err)
-	}
-	ids := []string{}
-	for _, it := range items {
-		ids = append(ids, it.ID)
-	}
-	return ids
-}
+// item, MustAccept and pendingIDs are the conformance suite's helpers.
+var (
+	item       = storetest.Item
+	MustAccept = storetest.MustAccept
+	pendingIDs = storetest.PendingIDs
+)
 
 func TestDurableRecordsSurviveRestart(t *testing.T) {
 	path := tempDB(t)

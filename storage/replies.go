@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -13,12 +12,6 @@ import (
 	"kimibot/conversation"
 )
 
-// Errors for reply records that cannot be stored.
-var (
-	errReplyID       = errors.New("reply record needs an id")
-	errReplyThread   = errors.New("reply record needs a thread")
-	errReplyIdentity = errors.New("reply record id cannot change")
-)
 
 var _ conversation.ReplyStore = (*Store)(nil)
 
@@ -26,19 +19,11 @@ var _ conversation.ReplyStore = (*Store)(nil)
 // conversation.ReplyStreaming and a zero Started the store's clock. Opening
 // an ID again replaces its record.
 func (s *Store) OpenReply(ctx context.Context, r conversation.ReplyRecord) error {
-	switch {
-	case r.ID == "":
-		return fmt.Errorf("open reply: %w", errReplyID)
-	case r.Thread == "":
-		return fmt.Errorf("open reply %s: %w", r.ID, errReplyThread)
+	r, err := r.Opening(s.now())
+	if err != nil {
+		return err
 	}
-	now := s.now()
-	r.State = cmp.Or(r.State, conversation.ReplyStreaming)
-	if r.Started.IsZero() {
-		r.Started = now
-	}
-	r.Updated = now
-	err := s.batch(ctx, func(tx *bolt.Tx) error {
+	err = s.batch(ctx, func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bucketReplies), []byte(r.ID), r)
 	})
 	if err != nil {
@@ -69,7 +54,7 @@ func (s *Store) UpdateReply(ctx context.Context, id string, fn func(r *conversat
 			return fnErr
 		}
 		if r.ID != id {
-			return errReplyIdentity
+			return conversation.ErrIdentity
 		}
 		r.Updated = s.now()
 		return putJSON(b, []byte(id), r)

@@ -26,13 +26,13 @@ type sharedBudget struct {
 
 // share makes the pacer take every call from the shared budget too: at
 // most limit calls under key in any window, with a margin of two calls and
-// a fiftieth of the window for the time between taking a slot and Slack
-// counting the call. A nil budget or a pacer without a limit shares nothing.
+// a twentieth of the window for the time between taking a slot and Slack
+// counting the call (a loaded replica may take that long to send it). A nil budget or a pacer without a limit shares nothing.
 func (p *pacer) share(b Budget, key string, limit int, window time.Duration) {
 	if b == nil || limit <= 0 || window <= 0 {
 		return
 	}
-	p.shared = &sharedBudget{budget: b, key: key, limit: max(1, limit-2), window: window + window/50}
+	p.shared = &sharedBudget{budget: b, key: key, limit: max(1, limit-2), window: window + window/20}
 }
 
 // take waits until the shared budget allows one more call, unless stop

@@ -45,7 +45,7 @@ func (s *Store) CreateDraft(ctx context.Context, d conversation.Draft) ([]conver
 			return err
 		}
 		now := s.now()
-		d = withDraftDefaults(d, now)
+		d = d.WithDefaults(now)
 		var err error
 		if superseded, err = s.supersede(ctx, tx, d, now); err != nil {
 			return err
@@ -148,7 +148,7 @@ func (s *Store) UpdateDraft(ctx context.Context, id string, fn func(d *conversat
 		if err := storeDraft(ctx, tx, d); err != nil || rec == nil {
 			return err
 		}
-		return appendAudit(ctx, tx, fillRecord(*rec, old.State, d, now))
+		return appendAudit(ctx, tx, rec.Completed(old.State, d, now))
 	})
 	if fnErr != nil {
 		return conversation.Draft{}, fnErr
@@ -262,43 +262,6 @@ func storeDraft(ctx context.Context, tx pgx.Tx, d conversation.Draft) error {
 	_, err = tx.Exec(ctx, `UPDATE kimibot_drafts SET kind = $2, state = $3, created = $4, data = $5 WHERE id = $1`,
 		d.ID, string(d.Kind), string(d.State), nano(d.Created), data)
 	return err
-}
-
-// withDraftDefaults fills the state and times a new draft left zero.
-func withDraftDefaults(d conversation.Draft, now time.Time) conversation.Draft {
-	if d.State == "" {
-		d.State = conversation.DraftPending
-	}
-	if d.Created.IsZero() {
-		d.Created = now
-	}
-	if d.Updated.IsZero() {
-		d.Updated = now
-	}
-	return d
-}
-
-// fillRecord completes an audit record returned by an UpdateDraft callback.
-func fillRecord(rec conversation.AuditRecord, from conversation.DraftState, d conversation.Draft, now time.Time) conversation.AuditRecord {
-	if rec.Time.IsZero() {
-		rec.Time = now
-	}
-	if rec.DraftID == "" {
-		rec.DraftID = d.ID
-	}
-	if rec.Kind == "" {
-		rec.Kind = d.Kind
-	}
-	if rec.Thread == "" {
-		rec.Thread = d.Thread
-	}
-	if rec.From == "" {
-		rec.From = from
-	}
-	if rec.To == "" {
-		rec.To = d.State
-	}
-	return rec
 }
 
 // appendAudit stores rec; records sort by time, then by insertion.

@@ -1,10 +1,8 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -12,29 +10,15 @@ import (
 	"kimibot/conversation"
 )
 
-// Errors for reply records that cannot be stored.
-var (
-	errReplyID       = errors.New("reply record needs an id")
-	errReplyThread   = errors.New("reply record needs a thread")
-	errReplyIdentity = errors.New("reply record id cannot change")
-)
 
 // OpenReply records r, which needs an ID and a thread. A zero State becomes
 // conversation.ReplyStreaming and a zero Started the store's clock. Opening
 // an ID again replaces its record.
 func (s *Store) OpenReply(ctx context.Context, r conversation.ReplyRecord) error {
-	switch {
-	case r.ID == "":
-		return fmt.Errorf("open reply: %w", errReplyID)
-	case r.Thread == "":
-		return fmt.Errorf("open reply %s: %w", r.ID, errReplyThread)
+	r, err := r.Opening(s.now())
+	if err != nil {
+		return err
 	}
-	now := s.now()
-	r.State = cmp.Or(r.State, conversation.ReplyStreaming)
-	if r.Started.IsZero() {
-		r.Started = now
-	}
-	r.Updated = now
 	data, err := json.Marshal(r)
 	if err == nil {
 		_, err = s.pool.Exec(ctx, `INSERT INTO kimibot_replies (id, thread, started, data) VALUES ($1, $2, $3, $4)
@@ -71,7 +55,7 @@ func (s *Store) UpdateReply(ctx context.Context, id string, fn func(r *conversat
 			return fnErr
 		}
 		if r.ID != id {
-			return errReplyIdentity
+			return conversation.ErrIdentity
 		}
 		r.Updated = s.now()
 		if data, err = json.Marshal(r); err != nil {

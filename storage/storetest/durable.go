@@ -12,13 +12,13 @@ import (
 	"kimibot/conversation"
 )
 
-// item returns an inbox item for thread th with the given dedupe keys.
-func item(id string, th conversation.ThreadKey, keys ...string) conversation.InboxItem {
+// Item returns an inbox item for thread th with the given dedupe keys.
+func Item(id string, th conversation.ThreadKey, keys ...string) conversation.InboxItem {
 	return conversation.InboxItem{ID: id, Thread: th, DedupeKeys: keys, Payload: []byte(`{"text":"` + id + `"}`)}
 }
 
-// mustAccept accepts it and fails the test unless it was new.
-func mustAccept(tb testing.TB, s conversation.InboxStore, it conversation.InboxItem) {
+// MustAccept accepts it and fails the test unless it was new.
+func MustAccept(tb testing.TB, s conversation.InboxStore, it conversation.InboxItem) {
 	tb.Helper()
 	dup, err := s.Accept(context.Background(), it)
 	if err != nil || dup {
@@ -26,8 +26,8 @@ func mustAccept(tb testing.TB, s conversation.InboxStore, it conversation.InboxI
 	}
 }
 
-// pendingIDs lists the IDs of the pending items in order.
-func pendingIDs(tb testing.TB, s conversation.InboxStore) []string {
+// PendingIDs lists the IDs of the pending items in order.
+func PendingIDs(tb testing.TB, s conversation.InboxStore) []string {
 	tb.Helper()
 	items, err := s.Pending(context.Background())
 	if err != nil {
@@ -44,9 +44,9 @@ func testInbox(t *testing.T, open Opener) {
 	s := open(t, Options{})
 	ctx := context.Background()
 	for _, id := range []string{"e3", "e1", "e2"} {
-		mustAccept(t, s, item(id, "slack/T/C/"+conversation.ThreadKey(id), "slack:"+id))
+		MustAccept(t, s, Item(id, "slack/T/C/"+conversation.ThreadKey(id), "slack:"+id))
 	}
-	if got := pendingIDs(t, s); !reflect.DeepEqual(got, []string{"e3", "e1", "e2"}) {
+	if got := PendingIDs(t, s); !reflect.DeepEqual(got, []string{"e3", "e1", "e2"}) {
 		t.Fatalf("pending = %v, want arrival order e3 e1 e2", got)
 	}
 	items, _ := s.Pending(ctx)
@@ -69,13 +69,13 @@ func testInbox(t *testing.T, open Opener) {
 	if err := s.Done(ctx, "e1"); err != nil {
 		t.Errorf("second Done: %v", err)
 	}
-	if got := pendingIDs(t, s); !reflect.DeepEqual(got, []string{"e3", "e2"}) {
+	if got := PendingIDs(t, s); !reflect.DeepEqual(got, []string{"e3", "e2"}) {
 		t.Fatalf("pending after Done = %v", got)
 	}
 	if _, err := s.Begin(ctx, "e1"); !errors.Is(err, conversation.ErrNotFound) {
 		t.Errorf("Begin of a done item: %v, want ErrNotFound", err)
 	}
-	for _, bad := range []conversation.InboxItem{item("", "k/1"), item("x", "")} {
+	for _, bad := range []conversation.InboxItem{Item("", "k/1"), Item("x", "")} {
 		if _, err := s.Accept(ctx, bad); err == nil {
 			t.Errorf("Accept(%+v) succeeded", bad)
 		}
@@ -93,11 +93,11 @@ func testInboxDuplicates(t *testing.T, open Opener) {
 		// have been recorded.
 		unrecorded string
 	}{
-		{"SameKey", item("a", "k/1", "ev1", "C:1"), nil, item("b", "k/1", "ev2", "C:1"), true, "ev2"},
-		{"RetryOfEvent", item("a", "k/1", "ev1"), nil, item("b", "k/1", "ev1"), true, ""},
-		{"SameID", item("a", "k/1", "ev1"), nil, item("a", "k/1", "ev2"), true, "ev2"},
-		{"MarkedFirst", item("x", "k/0", "other"), []string{"ev9"}, item("b", "k/1", "ev8", "ev9"), true, "ev8"},
-		{"Different", item("a", "k/1", "ev1"), nil, item("b", "k/1", "ev2"), false, ""},
+		{"SameKey", Item("a", "k/1", "ev1", "C:1"), nil, Item("b", "k/1", "ev2", "C:1"), true, "ev2"},
+		{"RetryOfEvent", Item("a", "k/1", "ev1"), nil, Item("b", "k/1", "ev1"), true, ""},
+		{"SameID", Item("a", "k/1", "ev1"), nil, Item("a", "k/1", "ev2"), true, "ev2"},
+		{"MarkedFirst", Item("x", "k/0", "other"), []string{"ev9"}, Item("b", "k/1", "ev8", "ev9"), true, "ev8"},
+		{"Different", Item("a", "k/1", "ev1"), nil, Item("b", "k/1", "ev2"), false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,7 +108,7 @@ func testInboxDuplicates(t *testing.T, open Opener) {
 					t.Fatal(err)
 				}
 			}
-			mustAccept(t, s, tt.first)
+			MustAccept(t, s, tt.first)
 			dup, err := s.Accept(ctx, tt.second)
 			if err != nil || dup != tt.dup {
 				t.Fatalf("second Accept = dup %v, err %v; want dup %v", dup, err, tt.dup)
@@ -117,7 +117,7 @@ func testInboxDuplicates(t *testing.T, open Opener) {
 			if tt.dup {
 				want = 1
 			}
-			if got := len(pendingIDs(t, s)); got != want {
+			if got := len(PendingIDs(t, s)); got != want {
 				t.Errorf("pending = %d items, want %d", got, want)
 			}
 			if tt.unrecorded != "" {
@@ -143,7 +143,7 @@ func testInboxConcurrentAccept(t *testing.T, open Opener) {
 	for e := range events {
 		for d := range deliveries {
 			wg.Go(func() {
-				it := item(fmt.Sprintf("e%d-%d", e, d), "k/1", fmt.Sprintf("ev%d", e), fmt.Sprintf("C:%d", e))
+				it := Item(fmt.Sprintf("e%d-%d", e, d), "k/1", fmt.Sprintf("ev%d", e), fmt.Sprintf("C:%d", e))
 				dup, err := s.Accept(ctx, it)
 				if err != nil {
 					t.Error(err)
@@ -236,7 +236,7 @@ func testInboxIncomplete(t *testing.T, open Opener) {
 			t.Errorf("Accept(%+v) succeeded", it)
 		}
 	}
-	if got := pendingIDs(t, s); len(got) != 0 {
+	if got := PendingIDs(t, s); len(got) != 0 {
 		t.Errorf("pending = %v, want none", got)
 	}
 	if err := s.OpenReply(context.Background(), conversation.ReplyRecord{ID: "r4"}); err == nil {
