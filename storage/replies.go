@@ -12,7 +12,6 @@ import (
 	"kimibot/conversation"
 )
 
-
 var _ conversation.ReplyStore = (*Store)(nil)
 
 // OpenReply records r, which needs an ID and a thread. A zero State becomes

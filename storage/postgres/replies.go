@@ -10,7 +10,6 @@ import (
 	"kimibot/conversation"
 )
 
-
 // OpenReply records r, which needs an ID and a thread. A zero State becomes
 // conversation.ReplyStreaming and a zero Started the store's clock. Opening
 // an ID again replaces its record.
