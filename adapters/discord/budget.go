@@ -3,6 +3,8 @@ package discord
 import (
 	"context"
 	"time"
+
+	"kimibot/internal/tasks"
 )
 
 // Budget shares Discord's global request limit among the replicas (shards)
@@ -30,20 +32,8 @@ func (l *limiter) takeShared(ctx context.Context) error {
 		if err != nil || wait <= 0 {
 			return ctx.Err()
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := tasks.Sleep(ctx, wait); err != nil {
 			return err
 		}
-	}
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

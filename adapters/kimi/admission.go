@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"kimibot/conversation"
+	"kimibot/internal/tasks"
 )
 
 // DefaultWindow is the period KIMI_RPM and KIMI_TPM count over.
@@ -344,5 +345,5 @@ func pause(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
-	return sleep(ctx, d)
+	return tasks.Sleep(ctx, d)
 }

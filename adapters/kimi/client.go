@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"kimibot/bot"
+	"kimibot/internal/tasks"
 )
 
 // Provider names the API kimibot talks to.
@@ -144,7 +145,7 @@ func New(cfg Config) (*Client, error) {
 		api:  openai.NewClientWithConfig(oc),
 		tr:   tr,
 		adm:  NewAdmission(cfg.Limits),
-		wait: sleep,
+		wait: tasks.Sleep,
 		log:  cfg.Logger.With("component", "kimi", "provider", string(cfg.Provider)),
 		base: strings.TrimRight(cfg.BaseURL, "/"),
 	}, nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"kimibot/adapters/kimi/kimitest"
+	"kimibot/internal/tasks"
 )
 
 func withRetryAfter(e *kimitest.APIError, v string) *kimitest.APIError {
@@ -115,7 +116,7 @@ func TestRetryStopsWithContext(t *testing.T) {
 	s := kimitest.New(t, kimitest.Options{})
 	c, _ := MustClient(t, s, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	c.wait = func(ctx context.Context, _ time.Duration) error { cancel(); return sleep(ctx, time.Hour) }
+	c.wait = func(ctx context.Context, _ time.Duration) error { cancel(); return tasks.Sleep(ctx, time.Hour) }
 	s.Enqueue(kimitest.Response{Error: kimitest.ServerError()})
 	_, err := c.Stream(ctx, chat("kimi-k2-turbo-preview", "hi"))
 	if err == nil || ctx.Err() == nil || !strings.Contains(err.Error(), context.Canceled.Error()) {

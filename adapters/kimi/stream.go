@@ -42,18 +42,6 @@ func (c *Client) Stream(ctx context.Context, req bot.ChatRequest) (bot.ChatStrea
 	}
 }
 
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // thinks reports whether the model will think for req: the live model list
 // says so when cached, else the rule table; an honoured request to disable
 // thinking wins.

@@ -229,7 +229,7 @@ func (a *Adapter) identify(ctx context.Context) error {
 		}
 		wait := backoff(attempt, 500*time.Millisecond, 30*time.Second)
 		a.log.Warn("auth.test failed, retrying", "err", err, "in", wait)
-		if err := sleep(ctx, wait); err != nil {
+		if err := tasks.Sleep(ctx, wait); err != nil {
 			return nil
 		}
 	}

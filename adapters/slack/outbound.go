@@ -11,6 +11,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"golang.org/x/time/rate"
+
+	"kimibot/internal/tasks"
 )
 
 // maxServerRetries bounds the retries of a call after 5xx answers; 429s
@@ -77,7 +79,7 @@ func (a *Adapter) callWith(ctx context.Context, p *pacer, method string, slot fu
 		}
 		a.log.Debug("slack call will be retried", "method", method, "err", err, "wait", wait)
 		if !limited {
-			if err := sleep(ctx, wait); err != nil {
+			if err := tasks.Sleep(ctx, wait); err != nil {
 				return false, fmt.Errorf("%s: %w", method, err)
 			}
 			continue

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"kimibot/internal/tasks"
 )
 
 // pacer spaces the calls of one rate-limited Slack method and pauses them
@@ -80,7 +82,7 @@ type stopper struct {
 // longer needed; a nil stopper only sleeps.
 func (s *stopper) sleep(ctx context.Context, d time.Duration) (bool, error) {
 	if s == nil {
-		return true, sleep(ctx, d)
+		return true, tasks.Sleep(ctx, d)
 	}
 	if s.stop() {
 		return false, nil
@@ -129,11 +131,11 @@ func (p *pacer) nextFree() time.Duration {
 
 // waitReserved waits for a slot taken with reserve, and for any pause.
 func (p *pacer) waitReserved(ctx context.Context, res *rate.Reservation) error {
-	if err := sleep(ctx, res.Delay()); err != nil {
+	if err := tasks.Sleep(ctx, res.Delay()); err != nil {
 		return err
 	}
 	for left := p.pauseLeft(); left > 0; left = p.pauseLeft() {
-		if err := sleep(ctx, left); err != nil {
+		if err := tasks.Sleep(ctx, left); err != nil {
 			return err
 		}
 	}
@@ -154,21 +156,6 @@ func (p *pacer) pauseLeft() time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return time.Until(p.until)
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // workspace holds the pacers Slack counts per workspace.

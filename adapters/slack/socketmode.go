@@ -8,6 +8,8 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 	"github.com/slack-go/slack/socketmode"
+
+	"kimibot/internal/tasks"
 )
 
 // runSocketMode keeps a Socket Mode connection until ctx ends. slack-go
@@ -31,7 +33,7 @@ func (a *Adapter) runSocketMode(ctx context.Context) error {
 		}
 		wait := backoff(attempt, time.Second, time.Minute)
 		a.log.Warn("socket mode stopped, reconnecting", "err", err, "in", wait)
-		if sleep(ctx, wait) != nil {
+		if tasks.Sleep(ctx, wait) != nil {
 			return nil
 		}
 	}

@@ -2,7 +2,11 @@
 // shutdown can wait for them.
 package tasks
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // Group counts running tasks. Unlike a sync.WaitGroup, Wait may run while
 // new tasks are being added. The zero Group is ready to use.
@@ -51,4 +55,20 @@ func (g *Group) Wait() {
 	ch := g.idle
 	g.mu.Unlock()
 	<-ch
+}
+
+// Sleep waits for d or until ctx ends; it returns ctx's error when ctx
+// ended first (or has, when d is not positive).
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
