@@ -2,8 +2,10 @@ package conversation
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -57,4 +59,32 @@ func (r ReplyRecord) Opening(now time.Time) (ReplyRecord, error) {
 	}
 	r.Updated = now
 	return r, nil
+}
+
+// DefaultExpiryInterval is how often RunExpiry runs when given no interval.
+const DefaultExpiryInterval = 10 * time.Minute
+
+// RunExpiry expires the processed events of s older than ttl at once and
+// then every interval (DefaultExpiryInterval when every <= 0) until ctx
+// ends. Failures are logged and retried at the next interval.
+func RunExpiry(ctx context.Context, s EventStore, ttl, every time.Duration, now func() time.Time, log *slog.Logger) {
+	if every <= 0 {
+		every = DefaultExpiryInterval
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := s.ExpireProcessed(ctx, now().Add(-ttl))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("expire processed events", "err", err)
+		case n > 0:
+			log.Debug("expired processed events", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -7,10 +7,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"kimibot/conversation"
 )
 
 // DefaultExpiryInterval is how often RunExpiry runs when given no interval.
-const DefaultExpiryInterval = 10 * time.Minute
+const DefaultExpiryInterval = conversation.DefaultExpiryInterval
 
 // MarkProcessed records ids as processed at now, in one transaction, and
 // reports whether any of them was already recorded no longer than the event
@@ -82,23 +84,5 @@ func (s *Store) ExpireProcessed(ctx context.Context, before time.Time) (int, err
 // then every interval (DefaultExpiryInterval when every <= 0) until ctx ends.
 // Failures are logged and retried at the next interval.
 func (s *Store) RunExpiry(ctx context.Context, every time.Duration) {
-	if every <= 0 {
-		every = DefaultExpiryInterval
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		n, err := s.ExpireProcessed(ctx, s.now().Add(-s.ttl))
-		switch {
-		case err != nil && ctx.Err() == nil:
-			s.logger.Warn("expire processed events", "err", err)
-		case n > 0:
-			s.logger.Debug("expired processed events", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	conversation.RunExpiry(ctx, s, s.ttl, every, s.now, s.logger)
 }
