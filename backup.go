@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"kimibot/storage"
+	"kimibot/storage/postgres"
 )
 
 // exitDamagedDB is the exit code when the database file is damaged.
@@ -124,6 +125,10 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if fs.NArg() != 1 {
 		fmt.Fprintln(stderr, "kimibot backup: name one file to write, as in: kimibot backup kimibot-2026-12-04.db")
+		return 2
+	}
+	if postgres.IsURL(*db) {
+		fmt.Fprintf(stderr, "kimibot backup: %s is a PostgreSQL database; back it up with pg_dump\n", postgres.Redact(*db))
 		return 2
 	}
 	n, via, err := backup(ctx, *db, fs.Arg(0))

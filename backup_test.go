@@ -146,3 +146,11 @@ func TestBackupAndCheckWhileServingAndStopped(t *testing.T) {
 		t.Errorf("temporary files left behind: %v", matches)
 	}
 }
+
+func TestBackupRefusesPostgreSQLWithoutShowingThePassword(t *testing.T) {
+	dsn := "postgres://kimibot:SECRETdbpassword@127.0.0.1:1/kimibot"
+	out, errOut, code := MustRunKimibot(t, "", []string{"KIMIBOT_DB=" + dsn}, "backup", filepath.Join(t.TempDir(), "copy.db"))
+	if code != 2 || !strings.Contains(errOut, "pg_dump") || strings.Contains(out+errOut, "SECRET") {
+		t.Fatalf("exit %d, stderr %q: want a refusal that points at pg_dump and hides the password", code, errOut)
+	}
+}

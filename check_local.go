@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"kimibot/storage"
+	"kimibot/storage/postgres"
 	"kimibot/tools"
 )
 
@@ -63,6 +64,10 @@ func (c *checker) checkRunningDatabase(ctx context.Context) {
 
 // checkDatabase checks that the database file is readable and consistent.
 func (c *checker) checkDatabase(ctx context.Context) {
+	if postgres.IsURL(c.cfg.DB) {
+		c.checkPostgres(ctx)
+		return
+	}
 	var damaged *storage.DamagedError
 	err := storage.Check(ctx, c.cfg.DB)
 	switch {
@@ -79,5 +84,24 @@ func (c *checker) checkDatabase(ctx context.Context) {
 			"restore the file from a backup, or move it aside to start with an empty database")
 	default:
 		c.fail("database", err.Error(), "restore the file from a backup, or move it aside to start with an empty database")
+	}
+}
+
+// checkPostgres checks that the PostgreSQL database answers and that its
+// schema is one this binary knows, changing nothing; it never shows the
+// password.
+func (c *checker) checkPostgres(ctx context.Context) {
+	where := postgres.Redact(c.cfg.DB)
+	version, err := postgres.Check(ctx, c.cfg.DB)
+	switch {
+	case errors.Is(err, postgres.ErrSchemaTooNew):
+		c.fail("database", err.Error(), "run the newer kimibot that wrote the schema")
+	case err != nil:
+		c.fail("database", err.Error(), "check that PostgreSQL runs and that KIMIBOT_DB names its host, database, user and password")
+	case version == 0:
+		c.info("database", where+" answers; kimibot has not created its tables yet",
+			"kimibot creates them at first start (or copy a bbolt database with kimibot migrate-store)")
+	default:
+		c.ok("database", fmt.Sprintf("%s answers, schema version %d", where, version))
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"kimibot/adapters/kimi/kimitest"
 	"kimibot/adapters/slack/slacktest"
 	"kimibot/storage"
+	"kimibot/storage/postgres/pgtest"
 	"kimibot/tools/orderstest"
 )
 
@@ -207,5 +209,34 @@ func TestManifestScopesMatchTheFake(t *testing.T) {
 	}
 	if events := manifestList("event_subscriptions:", "bot_events"); !slices.Contains(events, "app_mention") {
 		t.Fatalf("manifest bot events = %v", events)
+	}
+}
+
+// withPassword puts password into the user part of a postgres:// URL.
+func withPassword(tb testing.TB, dsn, password string) string {
+	tb.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u.User = url.UserPassword(u.User.Username(), password)
+	return u.String()
+}
+
+func TestCheckPostgresDatabase(t *testing.T) {
+	w := MustCheckWorld(t, worldOptions{scopes: append(slices.Clone(slacktest.DefaultScopes), "channels:read")})
+	dsn := withPassword(t, pgtest.MustDatabase(t), "SECRETdbpassword")
+	out, errOut, _ := MustRunKimibot(t, "", w.with("KIMIBOT_DB="+dsn), "check")
+	assertNoSecrets(t, out+errOut)
+	if row, fix := rowOf(out, "database"); !strings.HasPrefix(row, "info ") || !strings.Contains(fix, "first start") {
+		t.Errorf("empty PostgreSQL database: %q %q, want an info row", row, fix)
+	}
+
+	u, _ := url.Parse(dsn)
+	u.Host = "127.0.0.1:1"
+	out, errOut, code := MustRunKimibot(t, "", w.with("KIMIBOT_DB="+u.String()), "check")
+	assertNoSecrets(t, out+errOut)
+	if row, _ := rowOf(out, "database"); code != 1 || !strings.HasPrefix(row, "fail ") {
+		t.Errorf("unreachable PostgreSQL: exit %d, row %q, want a failed check\n%s", code, row, out)
 	}
 }
