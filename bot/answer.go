@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"kimibot/conversation"
 )
@@ -14,8 +15,8 @@ type direct struct{}
 
 var _ destination = direct{}
 
-// open opens the platform reply, recorded first so that a restart can
-// finish it if a crash leaves it half-written.
+// open opens the platform reply, recorded with its first message so that
+// a restart can finish it if a crash leaves it half-written.
 func (direct) open(ctx context.Context, t *turn) error {
 	target := ReplyTarget{Thread: t.ev.Thread, User: t.ev.User.ID, Message: t.ev.Message}
 	if t.recordReply(ctx) {
@@ -80,29 +81,47 @@ func (direct) failed(ctx context.Context, t *turn, err error) {
 	t.e.reportFailure(ctx, t.p, t.ev, t.reply, err)
 }
 
-// recordReply records the reply about to open, and reports whether it did.
-func (t *turn) recordReply(ctx context.Context) bool {
-	replies := t.e.cfg.Replies
-	if replies == nil {
+// replyRecord is the stored record of a turn's platform reply: written
+// with the reply's first message, so that a restart can finish the reply
+// if a crash leaves it half-written, and removed once the reply is done.
+type replyRecord struct {
+	mu     sync.Mutex
+	id     string
+	stored bool
+	closed bool
+}
+
+// recordReply names the record of the reply about to open and reports
+// whether replies are recorded at all.
+func (t *turn) recordReply(context.Context) bool {
+	if t.e.cfg.Replies == nil {
 		return false
 	}
-	id := "r" + newRef() + newRef()
-	err := replies.OpenReply(ctx, conversation.ReplyRecord{ID: id, Thread: t.key, Item: t.item,
-		Platform: t.p.Name(), State: conversation.ReplyStreaming, Started: t.e.cfg.Now()})
-	if err != nil {
-		t.log.Warn("record reply", "err", err)
-		return false
-	}
-	t.replyID = id
+	t.record = &replyRecord{id: "r" + newRef() + newRef()}
 	return true
 }
 
-// opened records a new platform message of the turn's reply.
+// opened records a new platform message of the turn's reply: the first
+// one creates the record, later ones are added to it. The adapter calls
+// it before it writes more to the message.
 func (t *turn) opened(ref MsgRef, mode ReplyMode) {
-	_, err := t.e.cfg.Replies.UpdateReply(context.Background(), t.replyID, func(r *conversation.ReplyRecord) error {
-		r.Refs, r.Mode = append(r.Refs, ref), mode
-		return nil
-	})
+	rec, replies := t.record, t.e.cfg.Replies
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var err error
+	switch {
+	case rec.closed:
+		return
+	case !rec.stored:
+		err = replies.OpenReply(context.Background(), conversation.ReplyRecord{ID: rec.id, Thread: t.key, Item: t.item,
+			Platform: t.p.Name(), Refs: []MsgRef{ref}, Mode: mode, State: conversation.ReplyStreaming, Started: t.start})
+		rec.stored = err == nil
+	default:
+		_, err = replies.UpdateReply(context.Background(), rec.id, func(r *conversation.ReplyRecord) error {
+			r.Refs, r.Mode = append(r.Refs, ref), mode
+			return nil
+		})
+	}
 	if err != nil {
 		t.log.Warn("record reply message", "message", ref.ID, "err", err)
 		return
@@ -110,12 +129,20 @@ func (t *turn) opened(ref MsgRef, mode ReplyMode) {
 	t.log.Debug("reply message recorded", "message", ref.ID, "mode", mode)
 }
 
-// closeReply forgets the record of the turn's reply, once it is finished.
+// closeReply forgets the record of the turn's reply, once it is finished;
+// a message the adapter opens after this is not recorded.
 func (t *turn) closeReply(ctx context.Context) {
-	if t.replyID == "" {
+	rec := t.record
+	if rec == nil {
 		return
 	}
-	if err := t.e.cfg.Replies.CloseReply(context.WithoutCancel(ctx), t.replyID); err != nil {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	rec.closed = true
+	if !rec.stored {
+		return
+	}
+	if err := t.e.cfg.Replies.CloseReply(context.WithoutCancel(ctx), rec.id); err != nil {
 		t.log.Warn("close reply record", "err", err)
 	}
 }

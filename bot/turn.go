@@ -35,8 +35,8 @@ type turn struct {
 	instruction string
 	// item is the inbox entry of the event the turn answers, if stored.
 	item string
-	// replyID names the record of the turn's platform reply, if recorded.
-	replyID string
+	// record is the record of the turn's platform reply, if recorded.
+	record *replyRecord
 }
 
 // outcome is how a turn ended: with an answer, or paused on a tool call
