@@ -200,6 +200,9 @@ type Engine struct {
 	cmds     *commander
 	meter    *meter
 
+	// prompt keeps the rendered system prompt.
+	prompt promptCache
+
 	mu        sync.Mutex
 	platforms map[string]Platform
 	started   chan struct{}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
+	"time"
 
 	"kimibot/conversation"
 )
@@ -40,7 +42,28 @@ func (t *turn) budget() conversation.Budget {
 func (t *turn) systemMessage() conversation.Message {
 	e := t.e
 	return conversation.Message{Role: conversation.RoleSystem,
-		Text: conversation.RenderSystemPrompt(e.cfg.SystemPrompt, e.cfg.BotName, e.cfg.Now())}
+		Text: e.prompt.render(e.cfg.SystemPrompt, e.cfg.BotName, e.cfg.Now())}
+}
+
+// promptCache keeps the rendered system prompt while what it shows (the
+// day, or the minute for a prompt with {time}) stays the same.
+type promptCache struct {
+	mu   sync.Mutex
+	key  string
+	text string
+}
+
+func (c *promptCache) render(tmpl, botName string, now time.Time) string {
+	key := now.Format("2006-01-02")
+	if strings.Contains(tmpl, "{time}") {
+		key = now.Format("2006-01-02 15:04 MST")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.key != key || c.text == "" {
+		c.key, c.text = key, conversation.RenderSystemPrompt(tmpl, botName, now)
+	}
+	return c.text
 }
 
 // summarized returns the thread's messages as the model sees them. When

@@ -208,7 +208,9 @@ func newHTTPClient(connect time.Duration) *http.Client {
 		DialContext:         d.DialContext,
 		TLSHandshakeTimeout: connect,
 		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 16,
+		// Connections are kept for as many calls as may run at once, so
+		// that a busy workspace does not dial (and handshake) per answer.
+		MaxIdleConnsPerHost: 256,
 		IdleConnTimeout:     90 * time.Second,
 	}}
 }
