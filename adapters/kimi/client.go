@@ -208,9 +208,10 @@ func newHTTPClient(connect time.Duration) *http.Client {
 		DialContext:         d.DialContext,
 		TLSHandshakeTimeout: connect,
 		ForceAttemptHTTP2:   true,
-		// Connections are kept for as many calls as may run at once, so
-		// that a busy workspace does not dial (and handshake) per answer.
-		MaxIdleConnsPerHost: 256,
+		// Connections are kept for as many calls as may run at once (the
+		// admission limits bound that), so that a busy workspace does not
+		// dial and handshake per answer; idle ones close after 90 s.
+		MaxIdleConnsPerHost: 1024,
 		IdleConnTimeout:     90 * time.Second,
 	}}
 }
