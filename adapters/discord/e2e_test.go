@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"context"
 	"encoding/base64"
 	"strings"
 	"sync"
@@ -139,6 +140,17 @@ func TestE2EDirectMessageStreamsByEdits(t *testing.T) {
 	e := mustE2E(t)
 	resp := kimitest.Response{Reasoning: "Let me think about it.", Content: streamingAnswer, ChunkSize: 5}
 	release := holdMidway(t, &resp)
+	// The model thinks until the typing indicator is up, however slow the
+	// machine, so that the test sees what a thinking model shows.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hold := resp.OnWrite
+	resp.OnWrite = func(i int, at time.Time) {
+		if i == 0 {
+			_ = e.fake.Wait(ctx, func() bool { return typed(e.fake, e.dm) })
+		}
+		hold(i, at)
+	}
 	e.stack.Kimi.Enqueue(resp)
 	e.fake.SendMessage(discordtest.Incoming{Channel: e.dm, Author: e.user, Content: "tell me about streaming"})
 	// The model pauses in the middle of its answer: what is shown so far was streamed.
@@ -165,6 +177,16 @@ func TestE2EDirectMessageStreamsByEdits(t *testing.T) {
 	if got := e.stack.Kimi.ChatRequests(); len(got) != 1 || got[0].Messages[len(got[0].Messages)-1].Text() != "tell me about streaming" {
 		t.Fatalf("the model got %d requests, want 1 with the user's text", len(got))
 	}
+}
+
+// typed reports whether the bot sent a typing indicator in channel.
+func typed(fake *discordtest.Server, channel string) bool {
+	for _, c := range fake.Calls() {
+		if c.Route == discordtest.RouteTyping && c.Channel == channel {
+			return true
+		}
+	}
+	return false
 }
 
 func TestE2EMentionStartsThreadAndFollowUpContinues(t *testing.T) {

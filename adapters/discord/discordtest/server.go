@@ -13,6 +13,7 @@
 package discordtest
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -423,6 +424,25 @@ func (s *Server) WaitFor(tb testing.TB, what string, cond func() bool) {
 		case <-ch:
 		case <-deadline.C:
 			tb.Fatalf("discordtest: timed out waiting for %s", what)
+		}
+	}
+}
+
+// Wait blocks until cond returns true, re-checking whenever the fake's
+// state changes, or until ctx ends. Unlike WaitFor it may run on any
+// goroutine, such as another fake's handler.
+func (s *Server) Wait(ctx context.Context, cond func() bool) error {
+	for {
+		s.mu.Lock()
+		ch := s.changed
+		s.mu.Unlock()
+		if cond() {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 }

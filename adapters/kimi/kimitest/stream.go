@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // orComment is OpenRouter's SSE keep-alive comment.
@@ -117,10 +118,7 @@ func (t *turn) deltas() [][]byte {
 	for _, piece := range split(t.reasoning, t.size) {
 		out = append(out, t.chunk(t.reasoningDelta(piece)))
 	}
-	content := t.contentChunk()
-	for _, piece := range split(t.resp.Content, t.size) {
-		out = append(out, content(piece))
-	}
+	out = append(out, t.contentChunks(t.resp.Content, t.size)...)
 	for i, c := range t.calls {
 		head := toolDelta{Index: i, ID: c.ID, Type: callType(c.Name), Function: toolDeltaFunc{Name: c.Name}}
 		out = append(out, t.chunk(delta{ToolCalls: []toolDelta{head}}))
@@ -133,19 +131,57 @@ func (t *turn) deltas() [][]byte {
 	return out
 }
 
-// contentChunk returns what makes the chunk of one content piece: the
-// bytes t.chunk(delta{Content: &piece}) gives, from a template encoded once.
-func (t *turn) contentChunk() func(piece string) []byte {
+// contentChunk returns what appends the chunk of one content piece to dst:
+// the bytes t.chunk(delta{Content: &piece}) gives, from a template encoded
+// once.
+func (t *turn) contentChunk() func(dst []byte, piece string) []byte {
 	marker := "\x00kimitest\x00"
 	tmpl := t.chunk(delta{Content: &marker})
 	quoted := mustJSON(marker)
 	at := bytes.Index(tmpl, quoted)
 	head, tail := tmpl[:at], tmpl[at+len(quoted):]
-	return func(piece string) []byte {
-		q := mustJSON(piece)
-		out := make([]byte, 0, len(head)+len(q)+len(tail))
-		return append(append(append(out, head...), q...), tail...)
+	return func(dst []byte, piece string) []byte {
+		dst = append(dst, head...)
+		if plainJSON(piece) {
+			dst = append(append(append(dst, '"'), piece...), '"')
+		} else {
+			dst = append(dst, mustJSON(piece)...)
+		}
+		return append(dst, tail...)
 	}
+}
+
+// plainJSON reports whether encoding/json writes s as is between quotes:
+// valid UTF-8 with no character it escapes.
+func plainJSON(s string) bool {
+	for _, r := range s {
+		switch {
+		case r < 0x20, r == '"', r == '\\', r == '<', r == '>', r == '&', r == '\u2028', r == '\u2029',
+			r == utf8.RuneError:
+			return false
+		}
+	}
+	return true
+}
+
+// contentChunks returns the chunks of content cut in pieces of size runes,
+// built in one buffer.
+func (t *turn) contentChunks(content string, size int) [][]byte {
+	chunk := t.contentChunk()
+	pieces := split(content, size)
+	var buf []byte
+	ends := make([]int, len(pieces))
+	for i, piece := range pieces {
+		buf = chunk(buf, piece)
+		ends[i] = len(buf)
+	}
+	out := make([][]byte, len(pieces))
+	start := 0
+	for i, end := range ends {
+		out[i] = buf[start:end:end]
+		start = end
+	}
+	return out
 }
 
 // chunk wraps one delta in a chunk with finish_reason null.
@@ -218,11 +254,14 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, t *turn) {
 // split cuts s into pieces of n runes.
 func split(s string, n int) []string {
 	var out []string
-	r := []rune(s)
-	for len(r) > 0 {
-		k := min(n, len(r))
-		out = append(out, string(r[:k]))
-		r = r[k:]
+	for len(s) > 0 {
+		end, k := 0, 0
+		for end < len(s) && k < n {
+			_, size := utf8.DecodeRuneInString(s[end:])
+			end, k = end+size, k+1
+		}
+		out = append(out, s[:end])
+		s = s[end:]
 	}
 	return out
 }
