@@ -88,3 +88,36 @@ func RunExpiry(ctx context.Context, s EventStore, ttl, every time.Duration, now 
 		}
 	}
 }
+
+// ErrDraftIdentity means an UpdateDraft callback changed the draft's ID or
+// thread.
+var ErrDraftIdentity = errors.New("draft id and thread cannot change")
+
+// DraftUpdate is what an UpdateDraft callback made of a draft: the draft to
+// store and the completed audit record to store with it (nil for none).
+type DraftUpdate struct {
+	Draft  Draft
+	Record *AuditRecord
+}
+
+// ApplyDraftUpdate runs an UpdateDraft callback on old as every store does:
+// fn changes a copy, which may not change its ID or thread, and gets
+// Updated = now; a returned audit record is completed. An error from fn is
+// returned as is (callerErr true), so that errors.Is sees ErrConflict.
+func ApplyDraftUpdate(old Draft, now time.Time, fn func(d *Draft) (*AuditRecord, error)) (u DraftUpdate, callerErr bool, err error) {
+	d := old
+	rec, err := fn(&d)
+	if err != nil {
+		return DraftUpdate{}, true, err
+	}
+	if d.ID != old.ID || d.Thread != old.Thread {
+		return DraftUpdate{}, false, ErrDraftIdentity
+	}
+	d.Updated = now
+	u.Draft = d
+	if rec != nil {
+		r := rec.Completed(old.State, d, now)
+		u.Record = &r
+	}
+	return u, false, nil
+}

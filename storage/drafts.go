@@ -22,9 +22,8 @@ var ErrDraftExists = errors.New("draft already exists")
 
 // Errors for drafts that cannot be stored.
 var (
-	errDraftID       = errors.New("draft needs an id")
-	errDraftThread   = errors.New("draft needs a thread")
-	errDraftIdentity = errors.New("draft id and thread cannot change")
+	errDraftID     = errors.New("draft needs an id")
+	errDraftThread = errors.New("draft needs a thread")
 )
 
 var _ conversation.DraftStore = (*Store)(nil)
@@ -85,24 +84,18 @@ func (s *Store) UpdateDraft(ctx context.Context, id string, fn func(d *conversat
 		if err != nil {
 			return err
 		}
-		d = old
-		rec, err := fn(&d)
-		if err != nil {
+		u, callerErr, err := conversation.ApplyDraftUpdate(old, s.now(), fn)
+		if callerErr {
 			fnErr = err
+		}
+		if err != nil {
 			return err
 		}
-		if d.ID != old.ID || d.Thread != old.Thread {
-			return errDraftIdentity
-		}
-		now := s.now()
-		d.Updated = now
-		if err := storeDraft(tx, &old, d); err != nil {
+		d = u.Draft
+		if err := storeDraft(tx, &old, d); err != nil || u.Record == nil {
 			return err
 		}
-		if rec == nil {
-			return nil
-		}
-		return appendAudit(tx, rec.Completed(old.State, d, now))
+		return appendAudit(tx, *u.Record)
 	})
 	if fnErr != nil {
 		return conversation.Draft{}, fnErr

@@ -21,9 +21,8 @@ var ErrDraftExists = storage.ErrDraftExists
 
 // Errors for drafts that cannot be stored.
 var (
-	errDraftID       = errors.New("draft needs an id")
-	errDraftThread   = errors.New("draft needs a thread")
-	errDraftIdentity = errors.New("draft id and thread cannot change")
+	errDraftID     = errors.New("draft needs an id")
+	errDraftThread = errors.New("draft needs a thread")
 )
 
 // CreateDraft stores d, which needs an ID not used before and a thread, in
@@ -134,21 +133,18 @@ func (s *Store) UpdateDraft(ctx context.Context, id string, fn func(d *conversat
 		if err != nil {
 			return err
 		}
-		d = old
-		rec, err := fn(&d)
-		if err != nil {
+		u, callerErr, err := conversation.ApplyDraftUpdate(old, s.now(), fn)
+		if callerErr {
 			fnErr = err
+		}
+		if err != nil {
 			return err
 		}
-		if d.ID != old.ID || d.Thread != old.Thread {
-			return errDraftIdentity
-		}
-		now := s.now()
-		d.Updated = now
-		if err := storeDraft(ctx, tx, d); err != nil || rec == nil {
+		d = u.Draft
+		if err := storeDraft(ctx, tx, d); err != nil || u.Record == nil {
 			return err
 		}
-		return appendAudit(ctx, tx, rec.Completed(old.State, d, now))
+		return appendAudit(ctx, tx, *u.Record)
 	})
 	if fnErr != nil {
 		return conversation.Draft{}, fnErr
