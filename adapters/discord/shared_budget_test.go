@@ -6,36 +6,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"kimibot/internal/budgettest"
 )
-
-// memBudget is a Budget kept in memory, shared by the limiters of a test
-// as replicas share the database's.
-type memBudget struct {
-	mu    sync.Mutex
-	calls map[string][]time.Time
-}
-
-func (b *memBudget) Take(_ context.Context, key string, limit int, window time.Duration) (time.Duration, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	now := time.Now()
-	log := b.calls[key]
-	for len(log) > 0 && now.Sub(log[0]) >= window {
-		log = log[1:]
-	}
-	if len(log) >= limit {
-		b.calls[key] = log
-		return window - now.Sub(log[0]), nil
-	}
-	b.calls[key] = append(log, now)
-	return 0, nil
-}
 
 // TestShardsShareTheGlobalBudget sends requests from three limiters, as
 // three shards of one bot do: together they stay within the global limit
 // in every window.
 func TestShardsShareTheGlobalBudget(t *testing.T) {
-	budget := &memBudget{calls: map[string][]time.Time{}}
+	budget := &budgettest.Memory{}
 	const shards, each = 3, 40
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -1,7 +1,6 @@
 package slack
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -9,30 +8,8 @@ import (
 	"time"
 
 	"kimibot/adapters/slack/slacktest"
+	"kimibot/internal/budgettest"
 )
-
-// memBudget is a Budget kept in memory, shared by the adapters of a test
-// as replicas share the database's.
-type memBudget struct {
-	mu    sync.Mutex
-	calls map[string][]time.Time
-}
-
-func (b *memBudget) Take(_ context.Context, key string, limit int, window time.Duration) (time.Duration, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	now := time.Now()
-	log := b.calls[key]
-	for len(log) > 0 && now.Sub(log[0]) >= window {
-		log = log[1:]
-	}
-	if len(log) >= limit {
-		b.calls[key] = log
-		return window - now.Sub(log[0]), nil
-	}
-	b.calls[key] = append(log, now)
-	return 0, nil
-}
 
 // TestReplicasShareTheWriteBudget streams replies from three adapters, as
 // three replicas do, into one workspace: sharing one budget, together
@@ -40,7 +17,7 @@ func (b *memBudget) Take(_ context.Context, key string, limit int, window time.D
 func TestReplicasShareTheWriteBudget(t *testing.T) {
 	const window, perReplica, replicas = 3 * time.Second, 12, 3
 	fake := slacktest.Start(t, slacktest.Options{Window: window, PostInterval: window / 60})
-	budget := &memBudget{calls: map[string][]time.Time{}}
+	budget := &budgettest.Memory{}
 	var adapters []*Adapter
 	for range replicas {
 		adapters = append(adapters, MustAdapter(t, fake, func(c *Config) {
