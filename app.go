@@ -78,7 +78,7 @@ func (a *app) build(ctx context.Context) error {
 	}
 	a.engine = bot.NewEngine(a.kimiFeatures(bot.Config{Model: client, Catalog: client, Tools: a.tools,
 		Threads: a.store, Events: a.store, Settings: a.store, Usage: a.store, Drafts: a.store,
-		Inbox: a.store, Replies: a.store, Leaser: a.shared.leaser, LeaseTTL: a.cfg.LeaseTTL,
+		Inbox: a.store, Replies: a.store, Turns: a.store, Leaser: a.shared.leaser, LeaseTTL: a.cfg.LeaseTTL,
 		DefaultModel: model, SystemPrompt: a.cfg.SystemPrompt, BotName: a.cfg.BotName, MaxSteps: a.cfg.MaxSteps,
 		Admins: principals(a.cfg.Admins), Approvers: principals(a.cfg.Approvers), SupportRoutes: routes(a.cfg.SupportRoutes),
 		ReminderAfter: a.cfg.ReminderAfter, ShutdownGrace: a.cfg.ShutdownGrace, Logger: a.log, Observer: a.metrics}))

@@ -29,6 +29,7 @@ type appStore interface {
 	conversation.DraftStore
 	conversation.InboxStore
 	conversation.ReplyStore
+	conversation.TurnStore
 	// RunExpiry forgets old processed events until ctx ends.
 	RunExpiry(ctx context.Context, every time.Duration)
 	// ExportAudit writes the audit trail since since as JSON lines.

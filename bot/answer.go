@@ -45,17 +45,59 @@ func (direct) answered(ctx context.Context, t *turn, out outcome) error {
 			return fmt.Errorf("show answer: %w", err)
 		}
 	}
-	if _, err := t.e.cfg.Threads.Append(ctx, t.key, out.answer); err != nil {
-		return fmt.Errorf("store answer: %w", err)
+	if t.e.cfg.Turns == nil {
+		if err := t.storeAnswer(ctx, out.answer); err != nil {
+			return err
+		}
 	}
 	refs, err := t.reply.Finish(ctx, t.footer())
 	if err != nil {
+		if t.e.cfg.Turns != nil {
+			if serr := t.storeAnswer(ctx, out.answer); serr != nil {
+				t.log.Warn("store answer of an unfinished reply", "err", serr)
+			}
+		}
 		return fmt.Errorf("finish reply: %w", err)
 	}
-	if len(refs) > 0 {
-		if err := t.e.cfg.Threads.IndexRefs(ctx, t.key, refs...); err != nil {
-			t.log.Warn("index reply messages", "err", err)
+	return t.end(ctx, out.answer, refs)
+}
+
+// storeAnswer appends the answer to the thread.
+func (t *turn) storeAnswer(ctx context.Context, answer conversation.Message) error {
+	if _, err := t.e.cfg.Threads.Append(ctx, t.key, answer); err != nil {
+		return fmt.Errorf("store answer: %w", err)
+	}
+	return nil
+}
+
+// end stores what an answered turn leaves once its reply is finished:
+// with a TurnStore the answer, the reply's messages, the usage, the end of
+// the reply record and the removal of the inbox item, in one transaction;
+// else the reply's messages only, the rest having its own writes.
+func (t *turn) end(ctx context.Context, answer conversation.Message, refs []MsgRef) error {
+	if t.e.cfg.Turns == nil {
+		if len(refs) > 0 {
+			if err := t.e.cfg.Threads.IndexRefs(ctx, t.key, refs...); err != nil {
+				t.log.Warn("index reply messages", "err", err)
+			}
 		}
+		return nil
+	}
+	end := conversation.TurnEnd{Thread: t.key, Messages: []conversation.Message{answer}, Refs: refs,
+		Usage: t.unstored, Item: t.item}
+	if rec := t.record; rec != nil {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		if rec.stored && !rec.closed {
+			end.Reply = rec.id
+		}
+	}
+	if _, err := t.e.cfg.Turns.EndTurn(context.WithoutCancel(ctx), end); err != nil {
+		return fmt.Errorf("store answer: %w", err)
+	}
+	t.unstored, t.settled = nil, true
+	if t.record != nil {
+		t.record.closed = true
 	}
 	return nil
 }

@@ -68,6 +68,10 @@ type Config struct {
 	// Replies records the replies being written, so that a restart
 	// finishes those a crash left half-written; optional.
 	Replies conversation.ReplyStore
+	// Turns stores the end of an answered turn (answer, reply messages,
+	// usage, reply record, inbox item) in one transaction; optional: the
+	// engine writes each through its own store without it.
+	Turns conversation.TurnStore
 	// ShutdownGrace is how long running answers may go on after Run's
 	// context ends before they are interrupted; default 20s.
 	ShutdownGrace time.Duration

@@ -108,6 +108,7 @@ func TestStreamedAnswerArrivesWhole(t *testing.T) {
 	if st := r.Statuses(); len(st) == 0 || !strings.Contains(st[0], "thinking") {
 		t.Errorf("statuses = %q, want a thinking status first", st)
 	}
+	h.WaitIdle(t) // the answer is stored once its reply is finished
 	msgs, err := h.Store.Messages(testCtx(t), bot.ThreadRef{Platform: "test", Workspace: "W1", Channel: "C1", Thread: "T1"}.Key())
 	if err != nil {
 		t.Fatal(err)

@@ -145,6 +145,7 @@ func TestWebSearchRoundTripIsAToolStepWithItsCost(t *testing.T) {
 		res.Text() != call.ToolCalls[0].Function.Arguments {
 		t.Fatalf("call %+v result %q, want the arguments echoed", call.ToolCalls, res.Text())
 	}
+	h.WaitIdle(t) // the usage is stored once the reply is finished
 	u, _, err := h.Store.UsageSum(testCtx(t), conversation.UsageFilter{Thread: string(threadRef("TW").Key())})
 	if err != nil {
 		t.Fatal(err)

@@ -38,20 +38,31 @@ func (e *Engine) process(ctx context.Context, key conversation.ThreadKey, j job)
 	if !e.inbox.begin(ctx, key, j) {
 		return
 	}
-	if e.handle(ctx, key, j) {
-		return
+	if e.handle(ctx, key, j) == settleItem {
+		e.inbox.settle(ctx, j.item)
 	}
-	e.inbox.settle(ctx, j.item)
 }
 
-// handle runs one event; it reports true when a shutdown interrupted it.
-func (e *Engine) handle(ctx context.Context, key conversation.ThreadKey, j job) bool {
+// ending says what becomes of a handled job's inbox entry.
+type ending int
+
+const (
+	// settleItem: the job is handled and its entry is to be removed.
+	settleItem ending = iota
+	// keepItem: a shutdown interrupted the job; the next start takes it again.
+	keepItem
+	// itemSettled: the turn removed the entry together with its answer.
+	itemSettled
+)
+
+// handle runs one event and says what becomes of its inbox entry.
+func (e *Engine) handle(ctx context.Context, key conversation.ThreadKey, j job) ending {
 	ev := j.ev
 	switch ev.Kind {
 	case EventMessage:
 		dest, routed := e.desk.route(ctx, ev.Thread)
 		if !routed && !e.follows(ctx, key, ev) {
-			return false
+			return settleItem
 		}
 		if !e.duplicate(ctx, key, j) {
 			return e.answer(ctx, key, j, dest)
@@ -71,21 +82,27 @@ func (e *Engine) handle(ctx context.Context, key conversation.ThreadKey, j job) 
 				func() error { return e.cfg.Threads.SetActive(ctx, key, false) })
 		}
 	}
-	return false
+	return settleItem
 }
 
-// answer runs a turn for the user message of j. It reports true when a
-// shutdown interrupted the turn.
-func (e *Engine) answer(ctx context.Context, key conversation.ThreadKey, j job, dest destination) bool {
+// answer runs a turn for the user message of j and says what becomes of
+// its inbox entry.
+func (e *Engine) answer(ctx context.Context, key conversation.ThreadKey, j job, dest destination) ending {
 	p, ok := e.platform(j.ev.Thread.Platform)
 	if !ok {
 		e.log.Error("event for unknown platform", "platform", j.ev.Thread.Platform, "err", errNoPlatform)
-		return false
+		return settleItem
 	}
 	t := e.newTurn(ctx, key, j.ev, p, dest)
 	t.item = j.item
 	err := t.drive(ctx, t.ask)
-	return err != nil && errors.Is(context.Cause(ctx), errShutdown)
+	switch {
+	case t.settled:
+		return itemSettled
+	case err != nil && errors.Is(context.Cause(ctx), errShutdown):
+		return keepItem
+	}
+	return settleItem
 }
 
 // mayConcern reports whether an unaddressed message is in a thread the bot

@@ -132,7 +132,7 @@ func (t *turn) summarize(ctx context.Context, msgs []conversation.Message) (stri
 		case c.Final != nil:
 			u := t.e.priced(ctx, t.model, c.Final.Usage)
 			t.usage = t.usage.Add(u)
-			t.e.recordUsage(ctx, t, t.model, u)
+			t.noteUsage(ctx, t.model, u)
 			text := strings.TrimSpace(c.Final.Content)
 			if text == "" {
 				return "", errors.New("empty summary")

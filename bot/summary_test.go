@@ -64,6 +64,7 @@ func TestHistorySummarizedWhenBudgetReached(t *testing.T) {
 	if !counted(h.Kimi) {
 		t.Fatal("the tokenizer was not asked before summarizing")
 	}
+	h.WaitIdle(t)
 	msgs, err := h.Store.Messages(testCtx(t), threadRef("TSUM").Key())
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,11 @@ type turn struct {
 	item string
 	// record is the record of the turn's platform reply, if recorded.
 	record *replyRecord
+	// unstored are usage records of model calls not stored yet.
+	unstored []conversation.UsageRecord
+	// settled is true once the turn's answer was stored together with
+	// the removal of its inbox item.
+	settled bool
 }
 
 // outcome is how a turn ended: with an answer, or paused on a tool call
@@ -83,6 +88,7 @@ func (e *Engine) newTurn(ctx context.Context, key conversation.ThreadKey, ev Eve
 func (t *turn) drive(ctx context.Context, body func(ctx context.Context) (outcome, error)) error {
 	ctx = withLogger(ctx, t.log)
 	defer t.closeReply(ctx)
+	defer t.flushUsage(ctx)
 	err := t.dest.open(ctx, t)
 	if err == nil {
 		t.status(ctx, "thinking…")
@@ -152,6 +158,7 @@ func (t *turn) step(ctx context.Context) (outcome, bool, error) {
 	if len(comp.ToolCalls) == 0 {
 		return outcome{answer: asst, reason: comp.FinishReason}, true, nil
 	}
+	t.flushUsage(ctx)
 	p, err := t.completeStep(ctx, asst, nil)
 	if err != nil || p != nil {
 		return outcome{pause: p}, true, err
@@ -168,7 +175,7 @@ func (t *turn) account(ctx context.Context, req ChatRequest, comp *Completion) c
 	}
 	usage := t.e.priced(ctx, t.served, comp.Usage)
 	t.usage = t.usage.Add(usage)
-	t.e.recordUsage(ctx, t, t.served, usage)
+	t.noteUsage(ctx, t.served, usage)
 	if comp.Usage.PromptTokens > 0 {
 		t.e.est.Observe(t.e.est.Estimate(req.Messages), comp.Usage.PromptTokens)
 	}

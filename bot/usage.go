@@ -9,19 +9,28 @@ import (
 	"kimibot/conversation"
 )
 
-// recordUsage stores one model call's usage with its cost.
-func (e *Engine) recordUsage(ctx context.Context, t *turn, model string, u conversation.Usage) {
-	if e.cfg.Usage == nil {
+// noteUsage keeps one model call's usage, with its cost, for the turn to
+// store: with its answer when it ends with one, else by flushUsage.
+func (t *turn) noteUsage(ctx context.Context, model string, u conversation.Usage) {
+	if t.e.cfg.Usage == nil {
 		return
 	}
 	if u.Cost == 0 {
-		u.Cost = e.cost(ctx, model, u)
+		u.Cost = t.e.cost(ctx, model, u)
 	}
-	rec := conversation.UsageRecord{Time: e.cfg.Now(), Platform: t.ev.Thread.Platform, Workspace: t.ev.Thread.Workspace,
-		Channel: t.ev.Thread.Channel, Thread: string(t.key), User: t.ev.User.ID, Model: model, Usage: u}
-	if err := e.cfg.Usage.RecordUsage(ctx, rec); err != nil {
-		t.log.Warn("record usage", "err", err)
+	t.unstored = append(t.unstored, conversation.UsageRecord{Time: t.e.cfg.Now(), Platform: t.ev.Thread.Platform,
+		Workspace: t.ev.Thread.Workspace, Channel: t.ev.Thread.Channel, Thread: string(t.key), User: t.ev.User.ID,
+		Model: model, Usage: u})
+}
+
+// flushUsage stores the usage records the turn has not stored yet.
+func (t *turn) flushUsage(ctx context.Context) {
+	for _, rec := range t.unstored {
+		if err := t.e.cfg.Usage.RecordUsage(context.WithoutCancel(ctx), rec); err != nil {
+			t.log.Warn("record usage", "err", err)
+		}
 	}
+	t.unstored = nil
 }
 
 // cost estimates the USD cost of u from the configured prices (by model

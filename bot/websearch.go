@@ -21,7 +21,7 @@ func (t *turn) webSearch(ctx context.Context, c conversation.ToolCall) conversat
 	}
 	u := conversation.Usage{Cost: price}
 	t.usage = t.usage.Add(u)
-	t.e.recordUsage(ctx, t, WebSearchTool, u)
+	t.noteUsage(ctx, WebSearchTool, u)
 	t.log.Info("tool call", "tool", WebSearchTool, "error", false)
 	return conversation.ToolRecord{ID: c.ID, Name: c.Name, Arguments: c.Arguments, Result: c.Arguments}
 }

@@ -103,3 +103,32 @@ type ReplyStore interface {
 	// OpenReplies returns every recorded reply, oldest Started first.
 	OpenReplies(ctx context.Context) ([]ReplyRecord, error)
 }
+
+// TurnEnd is what a turn that answered stores when it ends: its messages,
+// the platform messages of its reply, the usage of its model calls, and the
+// end of its reply record and inbox item.
+type TurnEnd struct {
+	// Thread is the conversation the turn belongs to.
+	Thread ThreadKey
+	// Messages are appended to the thread, as ThreadStore.Append does.
+	Messages []Message
+	// Refs are indexed to the thread, as ThreadStore.IndexRefs does.
+	Refs []MsgRef
+	// Usage records are stored, as UsageStore.RecordUsage does.
+	Usage []UsageRecord
+	// Reply is the reply record closed, as ReplyStore.CloseReply does;
+	// none when empty.
+	Reply string
+	// Item is the inbox item removed, as InboxStore.Done does; none when
+	// empty.
+	Item string
+}
+
+// TurnStore stores the end of a turn in one transaction, so that an
+// answer is never kept without its inbox item removed, or the other way
+// round, and a busy store commits once per turn instead of once per record.
+type TurnStore interface {
+	// EndTurn applies end in one transaction and returns its messages with
+	// Seq set. Nothing is written when it fails.
+	EndTurn(ctx context.Context, end TurnEnd) ([]Message, error)
+}

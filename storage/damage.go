@@ -82,10 +82,11 @@ func boltOpen(path string, opts Options, readOnly bool) (*bolt.DB, error) {
 	err := guard(path, func() error {
 		var err error
 		db, err = bolt.Open(path, 0o600, &bolt.Options{
-			Timeout:      opts.Timeout,
-			NoSync:       opts.NoSync,
-			ReadOnly:     readOnly,
-			FreelistType: bolt.FreelistMapType,
+			Timeout:        opts.Timeout,
+			NoSync:         opts.NoSync,
+			NoFreelistSync: true,
+			ReadOnly:       readOnly,
+			FreelistType:   bolt.FreelistMapType,
 			OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
 				f, err := os.OpenFile(name, flag, perm)
 				file = f

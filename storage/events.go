@@ -64,6 +64,18 @@ func (s *Store) markProcessed(tx *bolt.Tx, now time.Time, ids []string) (dup boo
 	return dup, nil
 }
 
+// processed reports whether any of ids was recorded no longer than the
+// event TTL before now; it writes nothing.
+func (s *Store) processed(tx *bolt.Tx, now time.Time, ids []string) bool {
+	events := tx.Bucket(bucketEvents)
+	for _, id := range ids {
+		if v := events.Get([]byte(id)); id != "" && len(v) == 8 && now.Sub(decodeNano(v)) <= s.ttl {
+			return true
+		}
+	}
+	return false
+}
+
 // ExpireProcessed forgets the events recorded before before and returns how
 // many it removed. It reads only the expired part of the time index.
 func (s *Store) ExpireProcessed(ctx context.Context, before time.Time) (int, error) {

@@ -16,8 +16,6 @@ import (
 var (
 	errInboxID     = errors.New("inbox item needs an id")
 	errInboxThread = errors.New("inbox item needs a thread")
-	// errDuplicate rolls back an Accept whose event was already processed.
-	errDuplicate = errors.New("duplicate event")
 )
 
 var _ conversation.InboxStore = (*Store)(nil)
@@ -36,31 +34,20 @@ func (s *Store) Accept(ctx context.Context, item conversation.InboxItem) (dup bo
 		return false, fmt.Errorf("accept event %s: %w", item.ID, errInboxThread)
 	}
 	now := s.now()
-	err = s.update(ctx, func(tx *bolt.Tx) error {
-		ids := tx.Bucket(bucketInboxIDs)
-		if ids.Get([]byte(item.ID)) != nil {
-			return errDuplicate
+	err = s.batch(ctx, func(tx *bolt.Tx) error {
+		dup = tx.Bucket(bucketInboxIDs).Get([]byte(item.ID)) != nil || s.processed(tx, now, item.DedupeKeys)
+		if dup {
+			return nil
 		}
-		if d, err := s.markProcessed(tx, now, item.DedupeKeys); err != nil || d {
-			return cmpErr(err, errDuplicate)
+		if _, err := s.markProcessed(tx, now, item.DedupeKeys); err != nil {
+			return err
 		}
 		return putInbox(tx, &item, now)
 	})
-	if errors.Is(err, errDuplicate) {
-		return true, nil
-	}
 	if err != nil {
 		return false, fmt.Errorf("accept event %s: %w", item.ID, err)
 	}
-	return false, nil
-}
-
-// cmpErr returns err, or alt when err is nil.
-func cmpErr(err, alt error) error {
-	if err != nil {
-		return err
-	}
-	return alt
+	return dup, nil
 }
 
 // putInbox assigns the item's sequence and writes it with its ID index.
@@ -121,21 +108,24 @@ func (s *Store) Begin(ctx context.Context, id string) (attempt int, err error) {
 // Done removes the item id from the inbox; an item that is not pending is
 // not an error. Its dedupe keys stay recorded until they expire.
 func (s *Store) Done(ctx context.Context, id string) error {
-	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		ids := tx.Bucket(bucketInboxIDs)
-		key := ids.Get([]byte(id))
-		if key == nil {
-			return nil
-		}
-		if err := tx.Bucket(bucketInbox).Delete(key); err != nil {
-			return err
-		}
-		return ids.Delete([]byte(id))
-	})
+	err := s.batch(ctx, func(tx *bolt.Tx) error { return doneTx(tx, id) })
 	if err != nil {
 		return fmt.Errorf("finish event %s: %w", id, err)
 	}
 	return nil
+}
+
+// doneTx is Done inside tx.
+func doneTx(tx *bolt.Tx, id string) error {
+	ids := tx.Bucket(bucketInboxIDs)
+	key := ids.Get([]byte(id))
+	if key == nil {
+		return nil
+	}
+	if err := tx.Bucket(bucketInbox).Delete(key); err != nil {
+		return err
+	}
+	return ids.Delete([]byte(id))
 }
 
 // loadInbox returns the key and the record of the pending item id.

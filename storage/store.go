@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -89,8 +88,8 @@ type Store struct {
 	ttl    time.Duration
 	now    func() time.Time
 	logger *slog.Logger
-	// writers counts the batch writes under way.
-	writers atomic.Int32
+	// group commits the writes every turn makes.
+	group committer
 	// settings caches settings by key; the file is this process's alone.
 	settings settingCache
 }
@@ -112,9 +111,9 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.MaxBatchDelay = maxBatchDelay
 	s := &Store{
 		db:     db,
+		group:  committer{db: db},
 		path:   path,
 		ttl:    opts.EventTTL,
 		now:    opts.Now,
@@ -181,24 +180,15 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	return s.db.Update(fn)
 }
 
-// batch is update for the writes every turn makes: when other writes are
-// under way, concurrent calls share one transaction (and one fsync), so
-// many conversations at once do not queue behind each other's commits; a
-// write alone goes at once, without waiting for company. fn may run more
-// than once, when another write of the batch fails, so it must only set
-// what it returns. Accepting events uses update: they come one at a time
-// before their acknowledgement, which must not wait for company.
+// batch is update for the writes every turn makes, and for accepting
+// events: writes that arrive while another commits share the next
+// transaction and its fsync (see committer), so that many conversations at
+// once do not queue behind each other's commits, while a write alone
+// commits at once. fn may run more than once, when another write of its
+// transaction fails, so it must only set what it returns.
 func (s *Store) batch(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	defer s.writers.Add(-1)
-	if s.writers.Add(1) == 1 {
-		return s.db.Update(fn)
-	}
-	return s.db.Batch(fn)
+	return s.group.do(fn)
 }
-
-// maxBatchDelay is how long a write waits for others to share its
-// transaction; under load the previous commit gathers them anyway.
-const maxBatchDelay = time.Millisecond

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -21,36 +22,40 @@ var errInvalidRef = errors.New("message ref needs a platform and an id")
 func (s *Store) Append(ctx context.Context, key conversation.ThreadKey, msgs ...conversation.Message) ([]conversation.Message, error) {
 	now := s.now()
 	out := make([]conversation.Message, len(msgs))
-	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		th, err := loadThread(tx, key)
-		if errors.Is(err, conversation.ErrNotFound) {
-			th = conversation.Thread{Key: key, Active: true, Created: now}
-		} else if err != nil {
-			return err
-		}
-		th.Updated = now
-		mb, err := tx.Bucket(bucketMessages).CreateBucketIfNotExists([]byte(key))
-		if err != nil {
-			return err
-		}
-		for i, m := range msgs {
-			if m.Seq, err = mb.NextSequence(); err != nil {
-				return err
-			}
-			if m.Time.IsZero() {
-				m.Time = now
-			}
-			if err := putJSON(mb, messageKey(th.Generation, m.Seq), m); err != nil {
-				return err
-			}
-			out[i] = m
-		}
-		return putThread(tx, th)
-	})
+	err := s.batch(ctx, func(tx *bolt.Tx) error { return appendTx(tx, key, now, msgs, out) })
 	if err != nil {
 		return nil, fmt.Errorf("append to thread %s: %w", key, err)
 	}
 	return out, nil
+}
+
+// appendTx is Append inside tx: it stores msgs, with Seq and Time set, in
+// out.
+func appendTx(tx *bolt.Tx, key conversation.ThreadKey, now time.Time, msgs, out []conversation.Message) error {
+	th, err := loadThread(tx, key)
+	if errors.Is(err, conversation.ErrNotFound) {
+		th = conversation.Thread{Key: key, Active: true, Created: now}
+	} else if err != nil {
+		return err
+	}
+	th.Updated = now
+	mb, err := tx.Bucket(bucketMessages).CreateBucketIfNotExists([]byte(key))
+	if err != nil {
+		return err
+	}
+	for i, m := range msgs {
+		if m.Seq, err = mb.NextSequence(); err != nil {
+			return err
+		}
+		if m.Time.IsZero() {
+			m.Time = now
+		}
+		if err := putJSON(mb, messageKey(th.Generation, m.Seq), m); err != nil {
+			return err
+		}
+		out[i] = m
+	}
+	return putThread(tx, th)
 }
 
 // Messages returns the messages of the thread's current generation, oldest
@@ -145,21 +150,24 @@ func (s *Store) Reset(ctx context.Context, key conversation.ThreadKey) error {
 // IndexRefs records that the platform messages refs belong to the thread.
 // A ref indexed again moves to the new thread.
 func (s *Store) IndexRefs(ctx context.Context, key conversation.ThreadKey, refs ...conversation.MsgRef) error {
-	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketRefs)
-		for _, ref := range refs {
-			k, err := refKey(ref)
-			if err != nil {
-				return err
-			}
-			if err := b.Put(k, []byte(key)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.batch(ctx, func(tx *bolt.Tx) error { return indexRefsTx(tx, key, refs) })
 	if err != nil {
 		return fmt.Errorf("index refs of thread %s: %w", key, err)
+	}
+	return nil
+}
+
+// indexRefsTx is IndexRefs inside tx.
+func indexRefsTx(tx *bolt.Tx, key conversation.ThreadKey, refs []conversation.MsgRef) error {
+	b := tx.Bucket(bucketRefs)
+	for _, ref := range refs {
+		k, err := refKey(ref)
+		if err != nil {
+			return err
+		}
+		if err := b.Put(k, []byte(key)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

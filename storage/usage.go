@@ -23,19 +23,22 @@ func (s *Store) RecordUsage(ctx context.Context, rec UsageRecord) error {
 	if rec.Time.IsZero() {
 		rec.Time = s.now()
 	}
-	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketUsage)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		k := append(encodeNano(rec.Time), u64(seq)...)
-		return putJSON(b, k, rec)
-	})
+	err := s.batch(ctx, func(tx *bolt.Tx) error { return putUsage(tx, rec) })
 	if err != nil {
 		return fmt.Errorf("record usage of thread %s: %w", rec.Thread, err)
 	}
 	return nil
+}
+
+// putUsage stores rec, whose Time is set, keyed by time and sequence.
+func putUsage(tx *bolt.Tx, rec UsageRecord) error {
+	b := tx.Bucket(bucketUsage)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	k := append(encodeNano(rec.Time), u64(seq)...)
+	return putJSON(b, k, rec)
 }
 
 // UsageSum adds up the usage of the records that match f and returns the

@@ -195,24 +195,28 @@ func (r *Reply) Status(ctx context.Context, s string) error {
 	return nil
 }
 
-// Append records text.
+// Append records text. The first text posts the reply's message, as a
+// platform would, and then Target.Opened is told about the message, before
+// anything more is written to it; outside the platform's lock, so that
+// other replies are not held up while the engine records the message.
 func (r *Reply) Append(ctx context.Context, text string) error {
 	r.p.mu.Lock()
-	defer r.p.mu.Unlock()
 	if r.ended {
+		r.p.mu.Unlock()
 		return fmt.Errorf("append after end")
 	}
-	if r.appends == 0 {
-		// The first text posts the reply's message, as a platform would.
-		if r.Target.Opened != nil {
-			r.Target.Opened(bot.MsgRef{Platform: r.p.name, Channel: r.Target.Thread.Channel, ID: r.id},
-				conversation.ReplyModeMessage)
-		}
+	first := r.appends == 0
+	if first {
 		r.firstText = time.Now()
 		r.p.notifyLocked()
 	}
 	r.appends++
 	r.text.WriteString(text)
+	r.p.mu.Unlock()
+	if first && r.Target.Opened != nil {
+		r.Target.Opened(bot.MsgRef{Platform: r.p.name, Channel: r.Target.Thread.Channel, ID: r.id},
+			conversation.ReplyModeMessage)
+	}
 	return nil
 }
 

@@ -105,7 +105,7 @@ func (s *Stack) start(tb testing.TB, p bot.Platform) {
 		tb.Fatalf("register lookup_order: %v", err)
 	}
 	cfg := bot.Config{Model: client, Catalog: client, Tools: reg, Threads: store, Events: store, Settings: store,
-		Usage: store, Drafts: store, Inbox: store, Replies: store, DefaultModel: s.opts.Model, Logger: s.opts.Logger,
+		Usage: store, Drafts: store, Inbox: store, Replies: store, Turns: store, DefaultModel: s.opts.Model, Logger: s.opts.Logger,
 		ShutdownGrace: time.Second}
 	if s.opts.Configure != nil {
 		s.opts.Configure(&cfg)

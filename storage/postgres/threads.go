@@ -21,38 +21,42 @@ var errInvalidRef = errors.New("message ref needs a platform and an id")
 func (s *Store) Append(ctx context.Context, key conversation.ThreadKey, msgs ...conversation.Message) ([]conversation.Message, error) {
 	now := s.now()
 	out := make([]conversation.Message, len(msgs))
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var gen int
-		var last int64
-		err := tx.QueryRow(ctx, `INSERT INTO kimibot_threads AS t (key, active, created, updated, next_seq)
-			VALUES ($1, true, $2, $2, $3)
-			ON CONFLICT (key) DO UPDATE SET updated = $2, next_seq = t.next_seq + $3
-			RETURNING generation, next_seq`, string(key), nano(now), len(msgs)).Scan(&gen, &last)
-		if err != nil {
-			return err
-		}
-		first := last - int64(len(msgs)) + 1
-		for i, m := range msgs {
-			m.Seq = uint64(first + int64(i))
-			if m.Time.IsZero() {
-				m.Time = now
-			}
-			data, err := json.Marshal(m)
-			if err != nil {
-				return fmt.Errorf("encode message: %w", err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO kimibot_messages (thread, generation, seq, data)
-				VALUES ($1, $2, $3, $4)`, string(key), gen, int64(m.Seq), data); err != nil {
-				return err
-			}
-			out[i] = m
-		}
-		return nil
-	})
+	err := s.inTx(ctx, func(tx pgx.Tx) error { return appendTx(ctx, tx, key, now, msgs, out) })
 	if err != nil {
 		return nil, fmt.Errorf("append to thread %s: %w", key, err)
 	}
 	return out, nil
+}
+
+// appendTx is Append inside tx: it stores msgs, with Seq and Time set, in
+// out.
+func appendTx(ctx context.Context, tx pgx.Tx, key conversation.ThreadKey, now time.Time, msgs, out []conversation.Message) error {
+	var gen int
+	var last int64
+	err := tx.QueryRow(ctx, `INSERT INTO kimibot_threads AS t (key, active, created, updated, next_seq)
+		VALUES ($1, true, $2, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET updated = $2, next_seq = t.next_seq + $3
+		RETURNING generation, next_seq`, string(key), nano(now), len(msgs)).Scan(&gen, &last)
+	if err != nil {
+		return err
+	}
+	first := last - int64(len(msgs)) + 1
+	for i, m := range msgs {
+		m.Seq = uint64(first + int64(i))
+		if m.Time.IsZero() {
+			m.Time = now
+		}
+		data, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("encode message: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO kimibot_messages (thread, generation, seq, data)
+			VALUES ($1, $2, $3, $4)`, string(key), gen, int64(m.Seq), data); err != nil {
+			return err
+		}
+		out[i] = m
+	}
+	return nil
 }
 
 // Messages returns the messages of the thread's current generation, oldest
@@ -112,21 +116,24 @@ func (s *Store) Reset(ctx context.Context, key conversation.ThreadKey) error {
 // IndexRefs records that the platform messages refs belong to the thread.
 // A ref indexed again moves to the new thread.
 func (s *Store) IndexRefs(ctx context.Context, key conversation.ThreadKey, refs ...conversation.MsgRef) error {
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		for _, ref := range refs {
-			k, err := refKey(ref)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO kimibot_refs (ref, thread) VALUES ($1, $2)
-				ON CONFLICT (ref) DO UPDATE SET thread = $2`, k, string(key)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.inTx(ctx, func(tx pgx.Tx) error { return indexRefsTx(ctx, tx, key, refs) })
 	if err != nil {
 		return fmt.Errorf("index refs of thread %s: %w", key, err)
+	}
+	return nil
+}
+
+// indexRefsTx is IndexRefs inside tx.
+func indexRefsTx(ctx context.Context, tx pgx.Tx, key conversation.ThreadKey, refs []conversation.MsgRef) error {
+	for _, ref := range refs {
+		k, err := refKey(ref)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO kimibot_refs (ref, thread) VALUES ($1, $2)
+			ON CONFLICT (ref) DO UPDATE SET thread = $2`, k, string(key)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

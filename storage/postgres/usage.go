@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"kimibot/conversation"
 )
 
@@ -14,15 +16,26 @@ func (s *Store) RecordUsage(ctx context.Context, rec conversation.UsageRecord) e
 	if rec.Time.IsZero() {
 		rec.Time = s.now()
 	}
-	data, err := json.Marshal(rec)
-	if err == nil {
-		_, err = s.pool.Exec(ctx, `INSERT INTO kimibot_usage (at, platform, usr, channel, thread, data)
-			VALUES ($1, $2, $3, $4, $5, $6)`, nano(rec.Time), rec.Platform, rec.User, rec.Channel, rec.Thread, data)
-	}
-	if err != nil {
+	if err := insertUsage(ctx, s.pool, rec); err != nil {
 		return fmt.Errorf("record usage of thread %s: %w", rec.Thread, err)
 	}
 	return nil
+}
+
+// execer runs a statement: the pool, or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// insertUsage stores rec, whose Time is set.
+func insertUsage(ctx context.Context, db execer, rec conversation.UsageRecord) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	_, err = db.Exec(ctx, `INSERT INTO kimibot_usage (at, platform, usr, channel, thread, data)
+		VALUES ($1, $2, $3, $4, $5, $6)`, nano(rec.Time), rec.Platform, rec.User, rec.Channel, rec.Thread, data)
+	return err
 }
 
 // UsageSum adds up the usage of the records that match f and returns the

@@ -19,6 +19,7 @@ type Store interface {
 	conversation.DraftStore
 	conversation.InboxStore
 	conversation.ReplyStore
+	conversation.TurnStore
 }
 
 // Options are what a test asks of the store it opens.
@@ -56,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"InboxConcurrentAccept", testInboxConcurrentAccept},
 		{"InboxIncomplete", testInboxIncomplete},
 		{"Replies", testReplies},
+		{"EndTurn", testEndTurn},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
