@@ -34,9 +34,7 @@ func (s *Store) Accept(ctx context.Context, item conversation.InboxItem) (dup bo
 		return false, fmt.Errorf("accept event %s: %w", item.ID, errInboxThread)
 	}
 	now := s.now()
-	// Not batched: the acknowledgement waits for this write, and a write
-	// of its own commits sooner than a share of the next group commit.
-	err = s.update(ctx, func(tx *bolt.Tx) error {
+	err = s.batch(ctx, func(tx *bolt.Tx) error {
 		dup = tx.Bucket(bucketInboxIDs).Get([]byte(item.ID)) != nil || s.processed(tx, now, item.DedupeKeys)
 		if dup {
 			return nil
