@@ -19,16 +19,14 @@ var errInvalidSetting = errors.New("setting needs a scope kind, platform, id and
 func (s *Store) SetSetting(ctx context.Context, scope conversation.Scope, name, value string) error {
 	k, err := settingKey(scope, name)
 	if err == nil {
-		// The cached value is dropped before and after the write, so that a
-		// read racing it cannot keep the old one.
-		s.settings.forget(string(k))
-		defer s.settings.forget(string(k))
-		err = s.update(ctx, func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucketSettings)
-			if value == "" {
-				return b.Delete(k)
-			}
-			return b.Put(k, []byte(value))
+		err = s.settings.set(k, value, func() error {
+			return s.update(ctx, func(tx *bolt.Tx) error {
+				b := tx.Bucket(bucketSettings)
+				if value == "" {
+					return b.Delete([]byte(k))
+				}
+				return b.Put([]byte(k), []byte(value))
+			})
 		})
 	}
 	if err != nil {
@@ -38,95 +36,82 @@ func (s *Store) SetSetting(ctx context.Context, scope conversation.Scope, name, 
 }
 
 // Setting returns the value stored under name for scope, or
-// conversation.ErrNotFound.
+// conversation.ErrNotFound. It reads the copy in memory.
 func (s *Store) Setting(ctx context.Context, scope conversation.Scope, name string) (string, error) {
 	k, err := settingKey(scope, name)
 	if err != nil {
 		return "", fmt.Errorf("get %s of %s %s/%s: %w", name, scope.Kind, scope.Platform, scope.ID, err)
 	}
-	if v, found, ok := s.settings.get(string(k)); ok {
-		if !found {
-			return "", conversation.ErrNotFound
-		}
-		return v, nil
+	if err := ctx.Err(); err != nil {
+		return "", err
 	}
-	var value string
-	found := false
-	gen := s.settings.generation()
-	err = s.view(ctx, func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bucketSettings).Get(k); v != nil {
-			value, found = string(v), true
-		}
-		return nil
-	})
-	if err != nil {
-		return "", fmt.Errorf("get %s of %s %s/%s: %w", name, scope.Kind, scope.Platform, scope.ID, err)
-	}
-	s.settings.put(string(k), value, found, gen)
-	if !found {
+	v, ok := s.settings.get(k)
+	if !ok {
 		return "", conversation.ErrNotFound
 	}
-	return value, nil
+	return v, nil
 }
 
-// settingCache keeps settings read from the store, found or not. A write
-// bumps the generation, so that a value read before it is not cached
-// after it.
-type settingCache struct {
-	mu  sync.Mutex
-	gen uint64
-	m   map[string]cachedSetting
+// settingMemory holds every setting of the file in memory: the file is
+// this process's alone, settings are few and every turn reads several.
+type settingMemory struct {
+	mu sync.RWMutex
+	m  map[string]string
+	// writing serializes writes, so that the file and the memory take
+	// them in the same order.
+	writing sync.Mutex
 }
 
-type cachedSetting struct {
-	value string
-	found bool
-}
-
-// maxCachedSettings bounds the cache; past it, it starts over.
-const maxCachedSettings = 100_000
-
-func (c *settingCache) get(k string) (value string, found, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[k]
-	return e.value, e.found, ok
-}
-
-func (c *settingCache) generation() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.gen
-}
-
-// put caches a value read at generation gen, unless a write came since.
-func (c *settingCache) put(k, value string, found bool, gen uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
+// load reads every setting of the file.
+func (c *settingMemory) load(db *bolt.DB) error {
+	m := map[string]string{}
+	err := db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSettings).ForEach(func(k, v []byte) error {
+			m[string(k)] = string(v)
+			return nil
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("load settings: %w", err)
 	}
-	if c.m == nil || len(c.m) >= maxCachedSettings {
-		c.m = map[string]cachedSetting{}
-	}
-	c.m[k] = cachedSetting{value: value, found: found}
+	c.mu.Lock()
+	c.m = m
+	c.mu.Unlock()
+	return nil
 }
 
-// forget drops k and makes reads under way not cache what they read.
-func (c *settingCache) forget(k string) {
+func (c *settingMemory) get(k string) (string, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	v, ok := c.m[k]
+	return v, ok
+}
+
+// set stores value under k with write, and then in memory; an empty value
+// deletes it.
+func (c *settingMemory) set(k, value string, write func() error) error {
+	c.writing.Lock()
+	defer c.writing.Unlock()
+	if err := write(); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
-	delete(c.m, k)
+	if value == "" {
+		delete(c.m, k)
+	} else {
+		c.m[k] = value
+	}
+	return nil
 }
 
 // settingKey is "kind/platform/id/name". The id may hold slashes (thread
 // keys do); the name may not, so keys stay unique.
-func settingKey(scope conversation.Scope, name string) ([]byte, error) {
+func settingKey(scope conversation.Scope, name string) (string, error) {
 	if scope.Kind == "" || scope.Platform == "" || scope.ID == "" || name == "" ||
 		strings.Contains(name, "/") || strings.Contains(string(scope.Kind), "/") ||
 		strings.Contains(scope.Platform, "/") {
-		return nil, errInvalidSetting
+		return "", errInvalidSetting
 	}
-	return []byte(string(scope.Kind) + "/" + scope.Platform + "/" + scope.ID + "/" + name), nil
+	return string(scope.Kind) + "/" + scope.Platform + "/" + scope.ID + "/" + name, nil
 }

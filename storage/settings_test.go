@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"kimibot/conversation"
+	"kimibot/storage"
+	"kimibot/storage/storagetest"
 )
 
 func TestSettings(t *testing.T) {
@@ -85,5 +87,30 @@ func TestSettings_ErrInvalid(t *testing.T) {
 				t.Errorf("Setting error = %v, want an invalid-key error", err)
 			}
 		})
+	}
+}
+
+// TestSettingsSurviveReopen checks that settings, held in memory while the
+// store is open, are read back from the file by the next Open, deletions
+// included.
+func TestSettingsSurviveReopen(t *testing.T) {
+	ctx := context.Background()
+	path := tempDB(t)
+	channel := conversation.Scope{Kind: conversation.ScopeChannel, Platform: "slack", ID: "C1"}
+	s := storagetest.MustOpenAt(t, path, storage.Options{})
+	for _, set := range [][2]string{{"model", "kimi-k2.6"}, {"thinking", "on"}, {"thinking", ""}} {
+		if err := s.SetSetting(ctx, channel, set[0], set[1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = storagetest.MustOpenAt(t, path, storage.Options{})
+	if v, err := s.Setting(ctx, channel, "model"); err != nil || v != "kimi-k2.6" {
+		t.Errorf("model after reopen = %q, %v; want kimi-k2.6", v, err)
+	}
+	if v, err := s.Setting(ctx, channel, "thinking"); !errors.Is(err, conversation.ErrNotFound) {
+		t.Errorf("deleted thinking after reopen = %q, %v; want ErrNotFound", v, err)
 	}
 }

@@ -90,8 +90,8 @@ type Store struct {
 	logger *slog.Logger
 	// group commits the writes every turn makes.
 	group committer
-	// settings caches settings by key; the file is this process's alone.
-	settings settingCache
+	// settings holds every setting in memory; the file is this process's alone.
+	settings settingMemory
 }
 
 var (
@@ -123,7 +123,10 @@ func Open(path string, opts Options) (*Store, error) {
 	err = guard(path, func() error {
 		var err error
 		from, to, err = s.migrate()
-		return err
+		if err != nil {
+			return err
+		}
+		return s.settings.load(db)
 	})
 	if err != nil {
 		_ = db.Close()
