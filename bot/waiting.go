@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -17,53 +18,56 @@ func queuedStatus(ahead int) string {
 
 // watchdog tells the user, through the turn's status, that the model is
 // still working when a call stays silent for Config.StillWorkingAfter; the
-// status then counts the seconds on.
+// status then counts the seconds on. It runs on a timer, without a
+// goroutine of its own while it waits.
 type watchdog struct {
-	t *turn
+	t     *turn
+	ctx   context.Context
+	after time.Duration
 	// last is when the model last gave a sign of life, in Unix nanoseconds.
 	last  atomic.Int64
 	start time.Time
-	stop  chan struct{}
-	done  chan struct{}
+
+	mu    sync.Mutex
+	timer *time.Timer
+	ended bool
 }
 
 // watch starts a watchdog for one model call; call seen on each chunk and
 // end when the call is over.
 func (t *turn) watch(ctx context.Context) *watchdog {
-	w := &watchdog{t: t, start: time.Now(), stop: make(chan struct{}), done: make(chan struct{})}
+	w := &watchdog{t: t, ctx: ctx, after: t.e.cfg.StillWorkingAfter, start: time.Now()}
 	w.last.Store(w.start.UnixNano())
-	go w.run(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.timer = time.AfterFunc(w.after, w.check)
 	return w
 }
 
 // seen records a sign of life from the model.
 func (w *watchdog) seen() { w.last.Store(time.Now().UnixNano()) }
 
-// end stops the watchdog and waits for it.
+// end stops the watchdog; a status it is showing is finished first, and
+// none follows.
 func (w *watchdog) end() {
-	close(w.stop)
-	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.ended = true
+	w.timer.Stop()
 }
 
-func (w *watchdog) run(ctx context.Context) {
-	defer close(w.done)
-	after := w.t.e.cfg.StillWorkingAfter
-	timer := time.NewTimer(after)
-	defer timer.Stop()
-	for {
-		select {
-		case <-w.stop:
-			return
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
-		silent := time.Since(time.Unix(0, w.last.Load()))
-		waited := time.Since(w.start)
-		if silent >= after {
-			w.t.status(ctx, fmt.Sprintf("Kimi is still working (%ds)…", int(waited.Seconds())))
-			silent = 0
-		}
-		timer.Reset(after - silent)
+// check runs when the timer fires: it shows the status if the model has
+// been silent long enough, and sets the timer for the next check.
+func (w *watchdog) check() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ended || w.ctx.Err() != nil {
+		return
 	}
+	silent := time.Since(time.Unix(0, w.last.Load()))
+	if silent >= w.after {
+		w.t.status(w.ctx, fmt.Sprintf("Kimi is still working (%ds)…", int(time.Since(w.start).Seconds())))
+		silent = 0
+	}
+	w.timer.Reset(w.after - silent)
 }
