@@ -70,7 +70,8 @@ type Config struct {
 	Replies conversation.ReplyStore
 	// Turns stores the end of an answered turn (answer, reply messages,
 	// usage, reply record, inbox item) in one transaction; optional: the
-	// engine writes each through its own store without it.
+	// engine writes each through its own store without it. It must be the
+	// store Threads is; another one is not used (with a warning).
 	Turns conversation.TurnStore
 	// ShutdownGrace is how long running answers may go on after Run's
 	// context ends before they are interrupted; default 20s.
@@ -226,6 +227,10 @@ func NewEngine(cfg Config) *Engine {
 		est:       &conversation.Estimator{},
 		platforms: map[string]Platform{},
 		started:   make(chan struct{}),
+	}
+	if cfg.Turns != nil && any(cfg.Turns) != any(cfg.Threads) {
+		e.log.Warn("the turn store is not the thread store; answers are stored record by record")
+		e.cfg.Turns = nil
 	}
 	e.dispatch = newDispatcher(cfg.QueueSize, cfg.IdleTimeout, e.process)
 	e.dispatch.obs, e.dispatch.now = cfg.Observer, cfg.Now

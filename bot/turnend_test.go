@@ -7,6 +7,7 @@ import (
 	"kimibot/bot"
 	"kimibot/conversation"
 	"kimibot/internal/testkit"
+	"kimibot/storage/storagetest"
 )
 
 // TestAnsweredTurnLeavesEverythingStored answers a question that needs a
@@ -61,4 +62,25 @@ func TestAnsweredTurnLeavesEverythingStored(t *testing.T) {
 			assertNothingLeft(t, h)
 		})
 	}
+}
+
+// TestTurnStoreOtherThanThreadStoreIsNotUsed gives the engine a turn store
+// that is not its thread store: the answer must still land in the thread
+// store, with the event settled there.
+func TestTurnStoreOtherThanThreadStoreIsNotUsed(t *testing.T) {
+	other := storagetest.MustOpen(t)
+	h := MustStart(t, testkit.Options{Configure: func(c *bot.Config) { c.Turns = other }})
+	h.Kimi.Enqueue(kimitest.Response{Content: "Hello."})
+	if r := h.ask(t, message("TO", "hi"), 1); r.Text() != "Hello." {
+		t.Fatalf("text = %q (failure %q)", r.Text(), r.Failure())
+	}
+	h.WaitIdle(t)
+	msgs, err := h.Store.Messages(testCtx(t), threadRef("TO").Key())
+	if err != nil || len(msgs) != 2 || msgs[1].Text != "Hello." {
+		t.Fatalf("thread store holds %d messages (%v), want the question and the answer", len(msgs), err)
+	}
+	if got, _ := other.Messages(testCtx(t), threadRef("TO").Key()); len(got) != 0 {
+		t.Errorf("the other store got %d messages", len(got))
+	}
+	assertNothingLeft(t, h)
 }

@@ -51,7 +51,7 @@ func benchReplicas(b *testing.B, n, deliveries int) {
 		p := bottest.NewPlatform("test")
 		st := testkit.Start(b, p, testkit.Options{Model: "kimi-k2-turbo-preview", NoRecording: true,
 			Configure: func(c *bot.Config) {
-				c.Threads, c.Events, c.Settings, c.Usage, c.Drafts, c.Inbox, c.Replies = s, s, s, s, s, s, s
+				c.Threads, c.Events, c.Settings, c.Usage, c.Drafts, c.Inbox, c.Replies, c.Turns = s, s, s, s, s, s, s, s
 				c.Leaser, c.LeaseTTL = s.Leases(fmt.Sprintf("r%d", i)), 5*time.Second
 			}})
 		st.Kimi.SetHandler(func(r *kimitest.Request) kimitest.Response {
