@@ -82,8 +82,11 @@ func boltOpen(path string, opts Options, readOnly bool) (*bolt.DB, error) {
 	err := guard(path, func() error {
 		var err error
 		db, err = bolt.Open(path, 0o600, &bolt.Options{
-			Timeout:        opts.Timeout,
-			NoSync:         opts.NoSync,
+			Timeout: opts.Timeout,
+			NoSync:  opts.NoSync,
+			// The free-page list is not written at every commit (less to
+			// write and fsync per commit, as etcd runs bbolt); Open counts
+			// the free pages instead, in the same pass as the damage check.
 			NoFreelistSync: true,
 			ReadOnly:       readOnly,
 			FreelistType:   bolt.FreelistMapType,
