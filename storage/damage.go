@@ -85,8 +85,9 @@ func boltOpen(path string, opts Options, readOnly bool) (*bolt.DB, error) {
 			Timeout: opts.Timeout,
 			NoSync:  opts.NoSync,
 			// The free-page list is not written at every commit (less to
-			// write and fsync per commit, as etcd runs bbolt); Open counts
-			// the free pages instead, in the same pass as the damage check.
+			// write and fsync per commit, as etcd runs bbolt); bbolt finds
+			// the free pages by walking the file at open instead, after
+			// the damage check has walked it once.
 			NoFreelistSync: true,
 			ReadOnly:       readOnly,
 			FreelistType:   bolt.FreelistMapType,
