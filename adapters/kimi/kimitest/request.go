@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 	"time"
 )
 
@@ -68,6 +69,9 @@ type ChatMessage struct {
 // Text returns the message content as text, whether it was sent as a
 // string or as a list of parts (text parts joined by newlines).
 func (m ChatMessage) Text() string {
+	if s, ok := plainString(m.Content); ok {
+		return s
+	}
 	var s string
 	if json.Unmarshal(m.Content, &s) == nil {
 		return s
@@ -83,6 +87,24 @@ func (m ChatMessage) Text() string {
 		}
 	}
 	return strings.Join(texts, "\n")
+}
+
+// plainString returns the text of a JSON string without escapes or
+// control characters, which is its bytes between the quotes.
+func plainString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	for _, c := range body {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(body) {
+		return "", false
+	}
+	return string(body), true
 }
 
 // decodeChat decodes a chat-completions body. A body that is not a JSON
