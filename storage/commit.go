@@ -2,17 +2,19 @@ package storage
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
 )
 
 // committer group-commits write transactions: a write that finds no other
-// under way commits at once, alone; writes that arrive while a commit is
-// under way wait for it and then share the next transaction (and its
-// fsync). Nothing waits for company, so a write alone is as quick as a
-// plain bbolt Update, and many at once cost a few commits instead of one
-// each.
+// under way leads: it lets the other runnable goroutines go first, once,
+// and then commits together with whatever writes queued meanwhile; writes
+// that arrive while a commit is under way wait for it and then share the
+// next transaction (and its fsync). Nothing waits on a timer for company,
+// so a write alone is about as quick as a plain bbolt Update, and many at
+// once cost a few commits instead of one each.
 //
 // A write may run more than once, when another write of its transaction
 // fails, so its function must only set what it returns.
@@ -37,7 +39,10 @@ type write struct {
 }
 
 // do runs fn in a write transaction, possibly shared with other writes,
-// and returns once that transaction is committed (or fn failed).
+// and returns once that transaction is committed (or fn failed). A write
+// that leads lets the other runnable goroutines go first: alone, it loses
+// nothing by it; under load, its transaction gathers the writes they make,
+// and they are not held up by a commit per write.
 func (c *committer) do(fn func(*bolt.Tx) error) error {
 	w := &write{fn: fn, done: make(chan struct{})}
 	c.mu.Lock()
@@ -51,6 +56,7 @@ func (c *committer) do(fn func(*bolt.Tx) error) error {
 			return w.err
 		}
 	}
+	runtime.Gosched()
 	c.mu.Lock()
 	batch := c.queue
 	c.queue = nil
