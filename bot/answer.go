@@ -83,8 +83,8 @@ func (t *turn) end(ctx context.Context, answer conversation.Message, refs []MsgR
 		}
 		return nil
 	}
-	end := conversation.TurnEnd{Thread: t.key, Messages: []conversation.Message{answer}, Refs: refs,
-		Usage: t.unstored, Item: t.item}
+	end := conversation.TurnEnd{Thread: t.key, Messages: []conversation.Message{answer}, AnswerTo: t.asked,
+		Refs: refs, Usage: t.unstored, Item: t.item}
 	if rec := t.record; rec != nil {
 		rec.mu.Lock()
 		defer rec.mu.Unlock()

@@ -42,6 +42,8 @@ type turn struct {
 	// settled is true once the turn's answer was stored together with
 	// the removal of its inbox item.
 	settled bool
+	// asked is the Seq of the stored user message the turn answers.
+	asked uint64
 }
 
 // outcome is how a turn ended: with an answer, or paused on a tool call
@@ -115,9 +117,11 @@ func (t *turn) deliver(ctx context.Context, out outcome) error {
 // ask stores the user's message and runs the turn to its outcome.
 func (t *turn) ask(ctx context.Context) (outcome, error) {
 	user := t.userMessage(ctx)
-	if _, err := t.e.cfg.Threads.Append(ctx, t.key, user); err != nil {
+	stored, err := t.e.cfg.Threads.Append(ctx, t.key, user)
+	if err != nil {
 		return outcome{}, fmt.Errorf("store user message: %w", err)
 	}
+	t.asked = stored[0].Seq
 	return t.run(ctx)
 }
 

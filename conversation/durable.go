@@ -112,6 +112,11 @@ type TurnEnd struct {
 	Thread ThreadKey
 	// Messages are appended to the thread, as ThreadStore.Append does.
 	Messages []Message
+	// AnswerTo is the Seq of the message the turn answered, if any: when
+	// it is no longer in the thread's current generation (the thread was
+	// reset during the turn), Messages are not appended, and the rest is
+	// stored all the same.
+	AnswerTo uint64
 	// Refs are indexed to the thread, as ThreadStore.IndexRefs does.
 	Refs []MsgRef
 	// Usage records are stored, as UsageStore.RecordUsage does.

@@ -24,8 +24,10 @@ func (s *Store) EndTurn(ctx context.Context, end conversation.TurnEnd) ([]conver
 		usage[i] = rec
 	}
 	out := make([]conversation.Message, len(end.Messages))
+	appended := false
 	err := s.batch(ctx, func(tx *bolt.Tx) error {
-		if len(end.Messages) > 0 {
+		appended = len(end.Messages) > 0 && current(tx, end.Thread, end.AnswerTo)
+		if appended {
 			if err := appendTx(tx, end.Thread, now, end.Messages, out); err != nil {
 				return err
 			}
@@ -51,5 +53,19 @@ func (s *Store) EndTurn(ctx context.Context, end conversation.TurnEnd) ([]conver
 	if err != nil {
 		return nil, fmt.Errorf("end turn in thread %s: %w", end.Thread, err)
 	}
+	if !appended {
+		return nil, nil
+	}
 	return out, nil
+}
+
+// current reports whether message seq of thread key is in the thread's
+// current generation; seq 0 always is.
+func current(tx *bolt.Tx, key conversation.ThreadKey, seq uint64) bool {
+	if seq == 0 {
+		return true
+	}
+	th, err := loadThread(tx, key)
+	mb := tx.Bucket(bucketMessages).Bucket([]byte(key))
+	return err == nil && mb != nil && mb.Get(messageKey(th.Generation, seq)) != nil
 }

@@ -17,8 +17,19 @@ var _ conversation.TurnStore = (*Store)(nil)
 func (s *Store) EndTurn(ctx context.Context, end conversation.TurnEnd) ([]conversation.Message, error) {
 	now := s.now()
 	out := make([]conversation.Message, len(end.Messages))
+	appended := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if len(end.Messages) > 0 {
+		answered := true
+		if len(end.Messages) > 0 && end.AnswerTo != 0 {
+			err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM kimibot_messages m JOIN kimibot_threads t
+				ON t.key = m.thread AND t.generation = m.generation WHERE m.thread = $1 AND m.seq = $2)`,
+				string(end.Thread), int64(end.AnswerTo)).Scan(&answered)
+			if err != nil {
+				return err
+			}
+		}
+		appended = len(end.Messages) > 0 && answered
+		if appended {
 			if err := appendTx(ctx, tx, end.Thread, now, end.Messages, out); err != nil {
 				return err
 			}
@@ -42,6 +53,9 @@ func (s *Store) EndTurn(ctx context.Context, end conversation.TurnEnd) ([]conver
 	})
 	if err != nil {
 		return nil, fmt.Errorf("end turn in thread %s: %w", end.Thread, err)
+	}
+	if !appended {
+		return nil, nil
 	}
 	return out, nil
 }

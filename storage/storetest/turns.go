@@ -59,6 +59,32 @@ func testEndTurn(t *testing.T, open Opener) {
 	if _, err := s.EndTurn(ctx, conversation.TurnEnd{Thread: k, Reply: "gone", Item: "gone"}); err != nil {
 		t.Errorf("EndTurn of a gone reply and item: %v", err)
 	}
+
+	// A thread reset during a turn does not take the turn's answer.
+	asked, err := s.Append(ctx, k, conversation.Message{Role: conversation.RoleUser, Text: "again"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reset(ctx, k); err != nil {
+		t.Fatal(err)
+	}
+	out, err = s.EndTurn(ctx, conversation.TurnEnd{Thread: k, AnswerTo: asked[0].Seq,
+		Messages: []conversation.Message{{Role: conversation.RoleAssistant, Text: "stale"}},
+		Usage:    []conversation.UsageRecord{{Thread: string(k)}}, Reply: "r2", Item: "e2"})
+	if err != nil || len(out) != 0 {
+		t.Fatalf("EndTurn after a reset = %+v, %v; want nothing appended", out, err)
+	}
+	mustEnd(t, s, k, "", nil, nil, 3)
+	// In the new generation, an answer to its own question is appended.
+	asked, err = s.Append(ctx, k, conversation.Message{Role: conversation.RoleUser, Text: "fresh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EndTurn(ctx, conversation.TurnEnd{Thread: k, AnswerTo: asked[0].Seq,
+		Messages: []conversation.Message{{Role: conversation.RoleAssistant, Text: "answer"}}}); err != nil {
+		t.Fatal(err)
+	}
+	mustEnd(t, s, k, "fresh,answer", nil, nil, 3)
 }
 
 // mustEnd checks the thread's texts, the pending items, the open replies

@@ -8,8 +8,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 )
 
 // maxBody caps a request body: Moonshot accepts files up to 100 MB.
